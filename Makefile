@@ -1,0 +1,55 @@
+# Day-to-day commands. `make help` lists them. Everything runs from a local
+# virtual environment (.venv) installed from the hash-locked requirements.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+SCAN_VENV := .venv-scan
+BIN := $(VENV)/bin
+export PYTHONPATH := $(CURDIR)
+
+DASHBOARD_PORT ?= 8501
+API_PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: help run test lint format lock clean
+
+help: ## list the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(VENV)/.app: requirements/app.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/app.txt
+	touch $@
+
+$(VENV)/.dev: requirements/dev.txt $(VENV)/.app
+	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/dev.txt
+	touch $@
+
+$(SCAN_VENV)/.scan: requirements/scan.txt
+	$(PYTHON) -m venv $(SCAN_VENV)
+	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/scan.txt
+	touch $@
+
+run: $(VENV)/.app ## run dashboard + API on the embedded SQLite demo data (localhost)
+	DASHBOARD_PORT=$(DASHBOARD_PORT) API_PORT=$(API_PORT) VENV=$(VENV) scripts/run-local.sh
+
+test: $(VENV)/.dev $(SCAN_VENV)/.scan ## run every test layer (CI=true turns missing tools into failures)
+	PATH="$(CURDIR)/$(SCAN_VENV)/bin:$$PATH" $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.dev $(SCAN_VENV)/.scan ## ruff lint and format check, shellcheck
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(SCAN_VENV)/bin/shellcheck .ci/run scripts/*.sh
+
+format: $(VENV)/.dev ## apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock: $(VENV)/.dev ## re-compile the hash-locked requirements from pyproject.toml
+	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/lock.sh
+
+clean: ## remove virtual environments, caches and the local SQLite data
+	rm -rf $(VENV) $(SCAN_VENV) data .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Reference Streamlit data app: dashboard, API and their shared core."""

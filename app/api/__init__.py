@@ -1,0 +1,1 @@
+"""The backend API: heavier computation the dashboard calls over HTTP."""

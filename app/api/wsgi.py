@@ -1,0 +1,132 @@
+"""The API's routes. gunicorn serves ``app.api.wsgi:create_app()``.
+
+Every answer is JSON, errors included: 400 names the bad parameter, 503 says
+the database is unavailable, anything unexpected is a 500 without a trace.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Annotated
+
+from flask import Flask, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+
+from app.api.forecast import forecast
+from app.core import queries
+from app.core.db import create_engine_for
+from app.core.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+APPLICATION_NAME = "api"
+
+
+class ForecastParams(BaseModel):
+    """Query parameters of /api/v1/forecast."""
+
+    model_config = ConfigDict(extra="forbid")
+    months: Annotated[int, Field(ge=1, le=24)] = 6
+    start: dt.date | None = None
+    end: dt.date | None = None
+    region: list[str] = []
+    category: list[str] = []
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ForecastParams:
+        if self.start and self.end and self.start > self.end:
+            raise ValueError("start must not be after end")
+        return self
+
+
+class BadParameterError(Exception):
+    def __init__(self, parameter: str, message: str):
+        super().__init__(message)
+        self.parameter, self.message = parameter, message
+
+
+def _parse(model: type[BaseModel]) -> BaseModel:
+    raw = {key: request.args.getlist(key) for key in request.args}
+    # Single-valued fields take the one value; lists keep them all.
+    data = {
+        key: values
+        if model.model_fields.get(key) and model.model_fields[key].annotation == list[str]
+        else values[-1]
+        for key, values in raw.items()
+    }
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        parameter = str(first["loc"][0]) if first["loc"] else "start"
+        message = "unknown parameter" if first["type"] == "extra_forbidden" else first["msg"]
+        raise BadParameterError(parameter, message) from None
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the WSGI app with one engine for this process (one gunicorn worker)."""
+    settings = settings or get_settings()
+    engine = create_engine_for(settings, APPLICATION_NAME)
+    app = Flask(__name__)
+    app.json.sort_keys = False
+
+    @app.get("/healthz")
+    def healthz():
+        """200 while the process serves requests; says nothing about the database."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz():
+        """200 when the database answers in time (APP_READY_TIMEOUT), else 503 with the reason."""
+        try:
+            queries.ping(engine, timeout=settings.ready_timeout)
+        except SQLAlchemyError as error:
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+            return {"status": "unavailable", "reason": f"database: {reason}"}, 503
+        return {"status": "ready"}
+
+    @app.get("/api/v1/forecast")
+    def forecast_revenue():
+        """Monthly revenue history for the filters and its forecast for `months` ahead."""
+        params = _parse(ForecastParams)
+        dims = queries.dimensions(engine)
+        filters = queries.Filters(
+            start=params.start or dims.first_date,
+            end=params.end or dims.last_date,
+            regions=tuple(params.region),
+            categories=tuple(params.category),
+        )
+        history = queries.monthly_revenue(engine, filters)
+        return {
+            "method": "linear trend plus monthly seasonality",
+            "history": [_month(row) for row in history],
+            "forecast": [_month(row) for row in forecast(history, params.months)],
+        }
+
+    @app.errorhandler(BadParameterError)
+    def bad_parameter(error: BadParameterError):
+        return jsonify(
+            error="invalid parameter", parameter=error.parameter, detail=error.message
+        ), 400
+
+    @app.errorhandler(SQLAlchemyError)
+    def database_unavailable(error: SQLAlchemyError):
+        log.warning("database error: %s", error)
+        return jsonify(error="database unavailable, try again shortly"), 503
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        return jsonify(error=error.name.lower()), error.code
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unhandled error")
+        return jsonify(error="internal error"), 500
+
+    return app
+
+
+def _month(row: dict) -> dict:
+    return {"month": row["month"].strftime("%Y-%m"), "revenue": row["revenue"]}

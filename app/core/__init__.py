@@ -1,0 +1,1 @@
+"""What the dashboard and the API share: settings, engine, models, queries, seed, migrations."""

@@ -1,0 +1,76 @@
+"""Sales overview: filters drive cached queries; the forecast comes from the API."""
+
+import datetime as dt
+
+import streamlit as st
+
+from app.core.queries import Filters, ViewExistsError
+from app.dashboard import data
+
+dims = data.dimensions()
+default = data.default_filters()
+
+with st.sidebar:
+    start, end = st.slider(
+        "Order dates",
+        min_value=dims.first_date,
+        max_value=dims.last_date,
+        value=(default.start, default.end),
+        step=dt.timedelta(days=1),
+        format="YYYY-MM-DD",
+        key="dates",
+    )
+    regions = st.multiselect("Regions", dims.regions, key="regions")
+    categories = st.multiselect("Categories", dims.categories, key="categories")
+    months = st.selectbox("Forecast months", (3, 6, 12), index=1, key="months")
+
+filters = Filters(start, end, tuple(regions), tuple(categories))
+st.title("Sales overview")
+
+kpis = data.kpis(filters)
+revenue, orders, units, average = st.columns(4)
+revenue.metric("Revenue", f"{kpis.revenue:,.0f}")
+orders.metric("Orders", f"{kpis.orders:,}")
+units.metric("Units", f"{kpis.units:,}")
+average.metric("Average order", f"{kpis.average_order:,.2f}")
+
+st.subheader("Revenue by month, with forecast")
+try:
+    series = data.forecast(filters, months)
+except data.ApiError as error:
+    st.warning(f"Forecast unavailable: {error}. Showing history from the database only.")
+    series = data.monthly_revenue(filters).assign(series="history")
+st.line_chart(series, x="month", y="revenue", color="series")
+
+st.subheader("Top products")
+top = data.top_products(filters)
+st.dataframe(top, hide_index=True, width="stretch")
+st.download_button(
+    "Export top products (CSV)",
+    top.to_csv(index=False),
+    file_name="top-products.csv",
+    mime="text/csv",
+    on_click=data.record,
+    args=(st.session_state.user, "export", f"top products {start}..{end}"),
+)
+
+
+def _save() -> None:
+    name = st.session_state.view_name.strip()
+    if not name:
+        st.session_state.save_result = ("error", "Give the view a name.")
+        return
+    try:
+        data.save_view(name, st.session_state.user, filters)
+    except ViewExistsError as error:
+        st.session_state.save_result = ("error", f"Not saved: {error}.")
+        return
+    st.session_state.save_result = ("success", f"Saved view {name!r}.")
+
+
+# A form batches the name with the submit: one rerun, one write.
+with st.form("save_view", clear_on_submit=True):
+    st.text_input("View name", max_chars=80, key="view_name")
+    st.form_submit_button("Save view", on_click=_save)
+if result := st.session_state.pop("save_result", None):
+    getattr(st, result[0])(result[1])

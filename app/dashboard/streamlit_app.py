@@ -1,0 +1,39 @@
+"""Entry point: ``streamlit run app/dashboard/streamlit_app.py``.
+
+Checks configuration, shows who is signed in, records the sign-in once per
+session, then hands over to the page the user picked.
+"""
+
+from pathlib import Path
+
+import streamlit as st
+
+from app.core.settings import ConfigError, get_settings
+
+st.set_page_config(page_title="Sales dashboard", layout="wide")
+
+try:
+    get_settings()
+except ConfigError as error:
+    st.error(f"The dashboard cannot start: {error}")
+    st.stop()
+
+from app.dashboard import data  # noqa: E402  (needs valid settings to import)
+
+# st.user holds what the proxy put in the trusted identity headers, if anything.
+user = st.user.get("email") or "anonymous"
+if user != "anonymous" and not st.session_state.get("sign_in_recorded"):
+    data.record(user, "sign_in_seen")
+    st.session_state.sign_in_recorded = True
+st.session_state.user = user
+
+pages = Path(__file__).with_name("pages")
+navigation = st.navigation(
+    [
+        st.Page(pages / "overview.py", title="Overview", default=True),
+        st.Page(pages / "saved_views.py", title="Saved views"),
+        st.Page(pages / "audit.py", title="Audit"),
+    ]
+)
+st.sidebar.caption(f"Signed in as {user}")
+navigation.run()

@@ -1,0 +1,1 @@
+"""Operational tooling shipped with the app: the browserless Streamlit client, smoke checks."""

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the system programs the test suite drives for real, pinned where the
+# source allows: PostgreSQL, nginx, podman, Chromium (Debian), and Go-built
+# tools (oauth2-proxy, ...). Python packages come from `make test` itself.
+# Idempotent; needs root (or sudo) for apt-get. Used by .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+apt_packages=(
+  postgresql    # integration tests start their own cluster with initdb/pg_ctl
+)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null

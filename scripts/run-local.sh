@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# `make run`: migrate and seed the embedded SQLite demo data, then serve the
+# API (gunicorn) and the dashboard (Streamlit) on localhost until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin="${VENV:-.venv}/bin"
+dashboard_port="${DASHBOARD_PORT:-8501}"
+api_port="${API_PORT:-8000}"
+export APP_API_URL="${APP_API_URL:-http://127.0.0.1:${api_port}}"
+
+"$bin/python" -m app.core seed
+
+GUNICORN_BIND="127.0.0.1:${api_port}" "$bin/gunicorn" -c app/api/gunicorn.conf.py \
+  'app.api.wsgi:create_app()' &
+api_pid=$!
+trap 'kill "$api_pid" 2>/dev/null || true' EXIT
+
+cat <<MSG
+
+  Dashboard: http://127.0.0.1:${dashboard_port}
+  API:       http://127.0.0.1:${api_port}/healthz  (forecast: /api/v1/forecast)
+
+MSG
+"$bin/streamlit" run app/dashboard/streamlit_app.py --server.port "$dashboard_port"

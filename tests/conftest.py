@@ -1,0 +1,53 @@
+"""Fixtures shared by all layers. Layer-specific ones live in each layer's conftest."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.core import migrate
+from app.core.db import create_engine_for
+from app.core.seed import seed
+from app.core.settings import Settings, load_settings
+from tests.support.postgres import PostgresServer
+
+# Small on purpose for unit tests; the PostgreSQL suite seeds the full 200k.
+UNIT_ROWS = 5_000
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    """One PostgreSQL server for the session (fails in CI, skips elsewhere, if missing)."""
+    server = PostgresServer(tmp_path_factory.mktemp("postgres"))
+    yield server
+    server.destroy()
+
+
+def seeded_env(url: str, rows: int, **extra: str) -> dict[str, str]:
+    """Migrate and seed the database at `url`; return the APP_* environment for it."""
+    env = {"APP_DATABASE_URL": url, **extra}
+    settings = load_settings(env)
+    engine = create_engine_for(settings, "test-setup")
+    migrate.upgrade(engine)
+    seed(engine, rows)
+    engine.dispose()
+    return env
+
+
+@pytest.fixture(scope="session")
+def sqlite_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """APP_* variables for a seeded SQLite file shared by the session's read-only tests."""
+    path = tmp_path_factory.mktemp("sqlite") / "app.db"
+    return seeded_env(f"sqlite:///{path}", UNIT_ROWS)
+
+
+@pytest.fixture
+def settings_for(tmp_path: Path):
+    """Build Settings from an APP_* mapping (no process environment involved)."""
+
+    def build(env: dict[str, str]) -> Settings:
+        return load_settings({"APP_DATA_DIR": str(tmp_path), **env})
+
+    return build

@@ -1,0 +1,87 @@
+"""A throwaway PostgreSQL cluster for a test session: initdb in a temp dir, 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import shutil
+import subprocess
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from tests.support.tools import free_port, require_tool
+
+PG_BIN_DIRS = tuple(str(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True))
+HINT = "apt-get install postgresql (Debian/Ubuntu) or brew install postgresql"
+
+
+class PostgresServer:
+    """initdb + pg_ctl on a free loopback port; runs as `postgres` when we are root."""
+
+    def __init__(self, base: Path):
+        initdb = require_tool("initdb", HINT, PG_BIN_DIRS)
+        self.bin = Path(initdb).parent
+        require_tool("pg_ctl", HINT, (str(self.bin),))
+        self.dir = base / "pgdata"
+        self.port = free_port()
+        self.user = "postgres"
+        self._as = []
+        if os.geteuid() == 0:
+            # initdb refuses to run as root: hand the directory to an unprivileged user.
+            account = pwd.getpwnam("postgres")
+            os.chown(base, account.pw_uid, account.pw_gid)
+            self._as = ["runuser", "-u", "postgres", "--"]
+        self._run("initdb", "-D", str(self.dir), "-U", self.user, "-A", "trust", "--no-sync")
+        self.start()
+
+    def _run(self, tool: str, *args: str) -> None:
+        subprocess.run(
+            [*self._as, str(self.bin / tool), *args], check=True, capture_output=True, timeout=120
+        )
+
+    def start(self) -> None:
+        options = f"-h 127.0.0.1 -p {self.port} -k '' -c fsync=off -c max_connections=300"
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.dir),
+            "-o",
+            options,
+            "-l",
+            str(self.dir.parent / "postgres.log"),
+            "-w",
+            "start",
+        )
+
+    def stop(self) -> None:
+        self._run("pg_ctl", "-D", str(self.dir), "-m", "fast", "-w", "stop")
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+psycopg2://{self.user}@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str) -> str:
+        """A fresh empty database; returns its URL."""
+        engine = sa.create_engine(self.url(), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        engine.dispose()
+        return self.url(name)
+
+    def connections(self, application_name: str) -> int:
+        """Open connections of one service, as pg_stat_activity counts them."""
+        engine = sa.create_engine(self.url(), poolclass=sa.NullPool)
+        with engine.connect() as conn:
+            count = conn.scalar(
+                sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n"),
+                {"n": application_name},
+            )
+        engine.dispose()
+        return count
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
+            self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

@@ -1,0 +1,95 @@
+"""Start the real dashboard and API as subprocesses on loopback, and stop them."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from tests.support.tools import ROOT, free_port
+
+BIN = Path(sys.executable).parent
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    """Wait until `url` answers 200; fail with the server's log if it dies or never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{url} not ready after {timeout}s:\n{log.read_text()}")
+
+
+@contextlib.contextmanager
+def _serve(
+    argv: list[str], env: Mapping[str, str], health: str, url: str, log: Path
+) -> Iterator[Server]:
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=full_env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        wait_http(url + health, process, log)
+        yield Server(url, process, log)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def dashboard(
+    env: Mapping[str, str], log: Path, port: int | None = None, extra_args: tuple[str, ...] = ()
+) -> contextlib.AbstractContextManager[Server]:
+    """`streamlit run` of the dashboard with the repo's .streamlit/config.toml."""
+    port = port or free_port()
+    argv = [
+        str(BIN / "streamlit"),
+        "run",
+        "app/dashboard/streamlit_app.py",
+        "--server.port",
+        str(port),
+        *extra_args,
+    ]
+    return _serve(argv, env, "/_stcore/health", f"http://127.0.0.1:{port}", log)
+
+
+def api(
+    env: Mapping[str, str], log: Path, port: int | None = None
+) -> contextlib.AbstractContextManager[Server]:
+    """The API under gunicorn with its production config file."""
+    port = port or free_port()
+    argv = [str(BIN / "gunicorn"), "-c", "app/api/gunicorn.conf.py", "app.api.wsgi:create_app()"]
+    env = {"GUNICORN_BIND": f"127.0.0.1:{port}", **env}
+    return _serve(argv, env, "/healthz", f"http://127.0.0.1:{port}", log)

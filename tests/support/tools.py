@@ -1,0 +1,42 @@
+"""Finding the real programs tests need; the CI policy for missing ones.
+
+In CI (CI=true) a missing tool fails the test: CI must have installed it
+(scripts/install-test-deps.sh). On a laptop the test skips and says how to
+install it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def missing(what: str, hint: str) -> None:
+    """Fail in CI, skip elsewhere, naming what is missing and how to get it."""
+    message = f"{what} is not available; install it: {hint}"
+    if IN_CI:
+        pytest.fail(f"CI=true and {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def require_tool(name: str, hint: str, extra_dirs: tuple[str, ...] = ()) -> str:
+    """The path of program `name` on PATH (or in extra_dirs), or fail/skip."""
+    search = os.pathsep.join([*extra_dirs, os.environ.get("PATH", "")])
+    found = shutil.which(name, path=search)
+    if found is None:
+        missing(f"the program {name!r}", hint)
+    return found
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
