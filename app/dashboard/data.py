@@ -21,9 +21,8 @@ from app.core.queries import Filters
 from app.core.settings import get_settings
 
 APPLICATION_NAME = "dashboard"
-settings = get_settings()
 cached = st.cache_data(
-    ttl=settings.cache_ttl, max_entries=settings.cache_max_entries, show_spinner=False
+    ttl=get_settings().cache_ttl, max_entries=get_settings().cache_max_entries, show_spinner=False
 )
 
 
@@ -34,7 +33,7 @@ class ApiError(Exception):
 @st.cache_resource(show_spinner=False)
 def engine() -> Engine:
     """The process's one pooled engine, shared by every session."""
-    return create_engine_for(settings, APPLICATION_NAME)
+    return create_engine_for(get_settings(), APPLICATION_NAME)
 
 
 @cached
@@ -73,6 +72,7 @@ def audit_events() -> pd.DataFrame:
 @cached
 def forecast(filters: Filters, months: int) -> pd.DataFrame:
     """History and forecast from the API; raises ApiError (not cached) when it fails."""
+    settings = get_settings()
     params = {
         "months": months,
         "start": filters.start.isoformat(),

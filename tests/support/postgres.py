@@ -7,6 +7,7 @@ import os
 import pwd
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,19 +21,23 @@ HINT = "apt-get install postgresql (Debian/Ubuntu) or brew install postgresql"
 class PostgresServer:
     """initdb + pg_ctl on a free loopback port; runs as `postgres` when we are root."""
 
-    def __init__(self, base: Path):
+    def __init__(self, base: Path | None = None):
+        """Create and start a cluster under `base` (a fresh temp dir when None or root)."""
         initdb = require_tool("initdb", HINT, PG_BIN_DIRS)
         self.bin = Path(initdb).parent
         require_tool("pg_ctl", HINT, (str(self.bin),))
-        self.dir = base / "pgdata"
         self.port = free_port()
         self.user = "postgres"
-        self._as = []
+        self._as: list[str] = []
         if os.geteuid() == 0:
-            # initdb refuses to run as root: hand the directory to an unprivileged user.
+            # initdb refuses root: run as `postgres`, in a directory it can reach
+            # (pytest's temp dirs are private to root).
+            base = Path(tempfile.mkdtemp(prefix="template-pg-"))
             account = pwd.getpwnam("postgres")
             os.chown(base, account.pw_uid, account.pw_gid)
             self._as = ["runuser", "-u", "postgres", "--"]
+        self.base = base or Path(tempfile.mkdtemp(prefix="template-pg-"))
+        self.dir = self.base / "pgdata"
         self._run("initdb", "-D", str(self.dir), "-U", self.user, "-A", "trust", "--no-sync")
         self.start()
 
@@ -50,7 +55,7 @@ class PostgresServer:
             "-o",
             options,
             "-l",
-            str(self.dir.parent / "postgres.log"),
+            str(self.base / "postgres.log"),
             "-w",
             "start",
         )
@@ -84,4 +89,4 @@ class PostgresServer:
     def destroy(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        shutil.rmtree(self.base, ignore_errors=True)

@@ -1,0 +1,124 @@
+"""The core and the API against a real PostgreSQL server started for this session."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from app.api.wsgi import create_app
+from app.core import migrate, queries
+from app.core.db import create_engine_for
+from app.core.models import Base, Order
+from app.core.seed import seed
+from app.core.settings import load_settings
+from tests.conftest import UNIT_ROWS
+from tests.integration.conftest import FULL_ROWS
+from tests.support.postgres import PostgresServer
+
+YEAR_2025 = queries.Filters(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+
+
+@pytest.fixture
+def engine(pg_env: dict):
+    engine = create_engine_for(load_settings(pg_env), "integration")
+    yield engine
+    engine.dispose()
+
+
+def test_the_full_dataset_is_seeded(engine):
+    with engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(Order)) == FULL_ROWS
+
+
+def test_migrations_match_the_models_and_go_down_and_up(postgres: PostgresServer):
+    engine = create_engine_for(
+        load_settings({"APP_DATABASE_URL": postgres.create_database("migrations")}), "test"
+    )
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    migrate.downgrade(engine, "base")
+    assert set(sa.inspect(engine).get_table_names()) == {"alembic_version"}
+    migrate.upgrade(engine)
+    assert "orders" in sa.inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_postgres_and_sqlite_agree_on_the_same_seed(postgres: PostgresServer, sqlite_env: dict):
+    """The queries are portable: same seed, same rows count, same numbers on both engines."""
+    pg = create_engine_for(
+        load_settings({"APP_DATABASE_URL": postgres.create_database("small")}), "test"
+    )
+    migrate.upgrade(pg)
+    seed(pg, UNIT_ROWS)
+    lite = create_engine_for(load_settings(sqlite_env), "test")
+    pg_kpis, lite_kpis = queries.kpis(pg, YEAR_2025), queries.kpis(lite, YEAR_2025)
+    assert (pg_kpis.orders, pg_kpis.units) == (lite_kpis.orders, lite_kpis.units)
+    assert pg_kpis.revenue == pytest.approx(lite_kpis.revenue)
+    pg_months, lite_months = (queries.monthly_revenue(e, YEAR_2025) for e in (pg, lite))
+    assert [m["month"] for m in pg_months] == [m["month"] for m in lite_months]
+    assert [m["revenue"] for m in pg_months] == pytest.approx([m["revenue"] for m in lite_months])
+    top = [(p["product"], p["units"]) for p in queries.top_products(pg, YEAR_2025)]
+    assert top == [(p["product"], p["units"]) for p in queries.top_products(lite, YEAR_2025)]
+    pg.dispose()
+
+
+def test_filters_narrow_the_kpis(engine):
+    everything = queries.kpis(engine, YEAR_2025)
+    north = queries.kpis(engine, queries.Filters(YEAR_2025.start, YEAR_2025.end, ("North",)))
+    assert 0 < north.orders < everything.orders
+    assert sum(m["revenue"] for m in queries.monthly_revenue(engine, YEAR_2025)) == (
+        pytest.approx(everything.revenue)
+    )
+
+
+def test_views_and_audit_events_are_stored(engine):
+    queries.save_view(engine, "integration view", "ann@example.com", YEAR_2025)
+    with pytest.raises(queries.ViewExistsError):
+        queries.save_view(engine, "integration view", "bob@example.com", YEAR_2025)
+    stored = [v for v in queries.list_views(engine) if v["name"] == "integration view"]
+    assert stored[0]["owner"] == "ann@example.com"
+    assert stored[0]["filters"]["start"] == "2025-01-01"
+
+    queries.record_audit(engine, "ann@example.com", "export", "integration")
+    latest = queries.list_audit(engine, limit=1)[0]
+    assert (latest["user"], latest["action"], latest["detail"]) == (
+        "ann@example.com",
+        "export",
+        "integration",
+    )
+
+
+def test_each_service_is_named_and_bounded_by_a_statement_timeout(postgres, pg_env: dict):
+    settings = load_settings({**pg_env, "APP_DB_STATEMENT_TIMEOUT_MS": "1234"})
+    engine = create_engine_for(settings, "named-service")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "1234ms"
+        assert postgres.connections("named-service") == 1
+        with pytest.raises(sa.exc.OperationalError, match="statement timeout"):
+            conn.exec_driver_sql("SELECT pg_sleep(3)")
+    engine.dispose()
+
+
+def test_readyz_follows_the_database(tmp_path_factory):
+    """A server of its own, stopped and started again under a running API app."""
+    server = PostgresServer(tmp_path_factory.mktemp("readyz"))
+    try:
+        env = {"APP_DATABASE_URL": server.url(), "APP_DB_CONNECT_TIMEOUT": "2"}
+        client = create_app(load_settings(env)).test_client()
+        assert client.get("/readyz").status_code == 200
+
+        server.stop()
+        down = client.get("/readyz")
+        assert down.status_code == 503
+        assert down.json["reason"].startswith("database: ")
+        assert client.get("/healthz").status_code == 200
+
+        server.start()
+        assert client.get("/readyz").status_code == 200  # pre-ping replaced the dead connection
+    finally:
+        server.destroy()

@@ -1,0 +1,77 @@
+"""The API through Flask's test client, on a seeded SQLite file."""
+
+import datetime as dt
+
+import pytest
+
+from app.api.wsgi import create_app
+from app.core import queries
+from app.core.db import create_engine_for
+from app.core.settings import load_settings
+from tests.support.tools import free_port
+
+
+@pytest.fixture(scope="module")
+def client(sqlite_env: dict):
+    return create_app(load_settings(sqlite_env)).test_client()
+
+
+def test_healthz_and_readyz_answer(client):
+    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.get("/readyz").json == {"status": "ready"}
+
+
+def test_forecast_history_is_the_database_revenue(client, sqlite_env: dict):
+    body = client.get("/api/v1/forecast?months=3&start=2025-01-01&end=2025-12-31").json
+    assert len(body["forecast"]) == 3
+    assert [row["month"] for row in body["forecast"]] == ["2026-01", "2026-02", "2026-03"]
+    engine = create_engine_for(load_settings(sqlite_env), "test")
+    year = queries.kpis(engine, queries.Filters(dt.date(2025, 1, 1), dt.date(2025, 12, 31)))
+    assert sum(row["revenue"] for row in body["history"]) == pytest.approx(year.revenue)
+
+
+def test_filters_narrow_the_history(client):
+    everything = client.get("/api/v1/forecast").json["history"]
+    north = client.get("/api/v1/forecast?region=North&category=Garden").json["history"]
+    assert sum(r["revenue"] for r in north) < sum(r["revenue"] for r in everything)
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("months=0", "months"),
+        ("months=25", "months"),
+        ("months=six", "months"),
+        ("start=yesterday", "start"),
+        ("end=2025-13-01", "end"),
+        ("start=2025-06-01&end=2025-01-01", "start"),
+        ("colour=red", "colour"),
+    ],
+)
+def test_a_bad_parameter_is_a_400_naming_it(client, query: str, parameter: str):
+    response = client.get(f"/api/v1/forecast?{query}")
+    assert response.status_code == 400
+    assert response.json["parameter"] == parameter
+    assert response.json["error"] == "invalid parameter"
+    assert response.json["detail"]
+
+
+def test_unknown_paths_and_methods_answer_json(client):
+    assert client.get("/nowhere").status_code == 404
+    assert client.get("/nowhere").json == {"error": "not found"}
+    assert client.post("/healthz").status_code == 405
+
+
+def test_a_database_that_refuses_connections_is_a_503_with_a_reason():
+    # A real refused connection: nothing listens on this loopback port.
+    url = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
+    settings = load_settings({"APP_DATABASE_URL": url, "APP_DB_CONNECT_TIMEOUT": "2"})
+    client = create_app(settings).test_client()
+    ready = client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json["status"] == "unavailable"
+    assert "database:" in ready.json["reason"]
+    forecast = client.get("/api/v1/forecast")
+    assert forecast.status_code == 503
+    assert "Traceback" not in forecast.get_data(as_text=True)
+    assert client.get("/healthz").status_code == 200

@@ -1,0 +1,135 @@
+"""Dashboard pages through Streamlit's AppTest, on SQLite, calling the real API (gunicorn)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app.core.settings import get_settings
+from tests.support import servers
+from tests.support.tools import ROOT, free_port
+
+ENTRY = str(ROOT / "app/dashboard/streamlit_app.py")
+
+
+@pytest.fixture(scope="module")
+def api_url(sqlite_env: dict, tmp_path_factory) -> str:
+    log = tmp_path_factory.mktemp("api") / "api.log"
+    with servers.api(sqlite_env, log) as server:
+        yield server.url
+
+
+@pytest.fixture
+def app_env(monkeypatch, sqlite_env: dict, api_url: str):
+    """Point the in-process dashboard at the seeded SQLite file and the running API."""
+    for key, value in {**sqlite_env, "APP_API_URL": api_url}.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def run(user: dict | None = None) -> AppTest:
+    at = AppTest.from_file(ENTRY, default_timeout=30)
+    at.user = user or {}
+    return at.run()
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.mark.usefixtures("app_env")
+def test_overview_shows_kpis_chart_and_table_without_errors():
+    at = run()
+    assert not at.exception
+    assert float(metric(at, "Orders").replace(",", "")) > 0
+    assert not at.warning  # the forecast came from the API
+    assert at.dataframe[0].value.shape[0] == 10
+    assert "anonymous" in at.sidebar.caption[0].value
+
+
+@pytest.mark.usefixtures("app_env")
+def test_the_date_filter_changes_the_numbers():
+    at = run()
+    before = metric(at, "Revenue")
+    start, _ = at.slider(key="dates").value
+    at.slider(key="dates").set_value((start, start + dt.timedelta(days=30))).run()
+    assert not at.exception
+    after = metric(at, "Revenue")
+    assert after != before
+    assert float(after.replace(",", "")) < float(before.replace(",", ""))
+
+
+@pytest.mark.usefixtures("app_env")
+def test_the_region_filter_changes_the_numbers():
+    at = run()
+    before = metric(at, "Orders")
+    at.multiselect(key="regions").set_value(["Central"]).run()
+    assert metric(at, "Orders") != before
+
+
+@pytest.mark.usefixtures("app_env")
+def test_a_saved_view_appears_in_the_list_and_the_audit():
+    name = f"view-{uuid.uuid4().hex[:8]}"
+    at = run({"email": "ann@example.com"})
+    at.text_input(key="view_name").input(name)
+    submit = next(b for b in at.get("button") if b.label == "Save view")
+    submit.click().run()
+    assert any(name in s.value for s in at.success), [s.value for s in at.success]
+
+    at.switch_page("pages/saved_views.py").run()
+    assert name in at.dataframe[0].value["name"].tolist()
+    at.switch_page("pages/audit.py").run()
+    events = at.dataframe[0].value
+    saved = events[(events["action"] == "view_saved") & (events["detail"] == name)]
+    assert saved["user"].tolist() == ["ann@example.com"]
+
+
+@pytest.mark.usefixtures("app_env")
+def test_a_duplicate_view_name_is_refused_with_a_message():
+    name = f"dup-{uuid.uuid4().hex[:8]}"
+    at = run()
+    for _ in range(2):
+        at.text_input(key="view_name").input(name)
+        next(b for b in at.get("button") if b.label == "Save view").click().run()
+    assert any("exists already" in e.value for e in at.error)
+
+
+@pytest.mark.usefixtures("app_env")
+def test_the_signed_in_user_is_shown_and_recorded_once():
+    at = run({"email": "bob@example.com"})
+    assert "bob@example.com" in at.sidebar.caption[0].value
+    at.run()
+    at.switch_page("pages/audit.py").run()
+    events = at.dataframe[0].value
+    mine = events[(events["user"] == "bob@example.com") & (events["action"] == "sign_in_seen")]
+    assert len(mine) == 1
+
+
+@pytest.mark.usefixtures("app_env")
+def test_a_failing_api_shows_a_message_not_a_trace(monkeypatch):
+    from app.dashboard import data
+
+    monkeypatch.setenv("APP_API_URL", f"http://127.0.0.1:{free_port()}")
+    get_settings.cache_clear()
+    data.forecast.clear()
+    at = run()
+    assert not at.exception
+    assert "Forecast unavailable: the API at" in at.warning[0].value
+    assert float(metric(at, "Orders").replace(",", "")) > 0  # the rest of the page still works
+    data.forecast.clear()
+
+
+def test_bad_configuration_stops_with_the_setting_named(monkeypatch):
+    monkeypatch.setenv("APP_DB_POOL_SIZE", "plenty")
+    get_settings.cache_clear()
+    try:
+        at = run()
+    finally:
+        get_settings.cache_clear()
+    assert not at.exception
+    assert "APP_DB_POOL_SIZE" in at.error[0].value

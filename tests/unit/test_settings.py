@@ -1,0 +1,78 @@
+"""Settings: defaults, sources and their precedence, and errors that name the setting."""
+
+from pathlib import Path
+
+import pytest
+
+from app.core.settings import ConfigError, load_settings
+
+
+def test_no_configuration_means_sqlite_under_data_dir(tmp_path: Path):
+    settings = load_settings({"APP_DATA_DIR": str(tmp_path)})
+    assert settings.sqlalchemy_url == f"sqlite:///{tmp_path.resolve()}/app.db"
+    assert str(settings.api_url).startswith("http://127.0.0.1:8000")
+
+
+def test_environment_overrides_defaults():
+    settings = load_settings({"APP_DB_POOL_SIZE": "7", "APP_DB_MAX_OVERFLOW": "2"})
+    assert (settings.db_pool_size, settings.pool_bound) == (7, 9)
+
+
+def test_secret_files_are_read_and_the_environment_wins(tmp_path: Path):
+    (tmp_path / "APP_DATABASE_URL").write_text("postgresql://app:s3cret@db:5432/app\n")
+    (tmp_path / "app_db_pool_size").write_text("3")
+    settings = load_settings({"APP_SECRETS_DIR": str(tmp_path), "APP_DB_POOL_SIZE": "4"})
+    assert settings.sqlalchemy_url == "postgresql+psycopg2://app:s3cret@db:5432/app"
+    assert settings.db_pool_size == 4
+    assert "s3cret" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"APP_DB_POOL_SIZE": "many"}, "APP_DB_POOL_SIZE: Input should be a valid integer"),
+        ({"APP_DB_POOL_SIZE": "0"}, "APP_DB_POOL_SIZE: Input should be greater than or equal to 1"),
+        ({"APP_API_URL": "api:8000"}, "APP_API_URL:"),
+        ({"APP_DATABASE_URL": "mysql://x@y/z"}, "APP_DATABASE_URL: Value error, expected a URL"),
+        ({"APP_CACHE_TTL": "-5"}, "APP_CACHE_TTL:"),
+    ],
+)
+def test_a_bad_value_is_reported_by_its_variable_name(env: dict, named: str):
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env)
+    assert named in str(caught.value)
+
+
+def test_every_bad_setting_is_reported_at_once():
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"APP_DB_POOL_SIZE": "x", "APP_API_TIMEOUT": "y"})
+    assert "APP_DB_POOL_SIZE" in str(caught.value)
+    assert "APP_API_TIMEOUT" in str(caught.value)
+
+
+def test_a_missing_secrets_dir_is_named(tmp_path: Path):
+    with pytest.raises(ConfigError, match="APP_SECRETS_DIR: expected a directory"):
+        load_settings({"APP_SECRETS_DIR": str(tmp_path / "absent")})
+
+
+def test_a_secret_value_never_appears_in_the_error():
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"APP_DATABASE_URL": "mysql://root:hunter2@db/x"})
+    assert "hunter2" not in str(caught.value)
+
+
+def test_the_cli_reports_bad_config_without_a_trace(tmp_path: Path):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "app.core", "check-config"],
+        env={"APP_DB_POOL_SIZE": "lots", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "APP_DB_POOL_SIZE" in result.stderr
+    assert "Traceback" not in result.stderr
