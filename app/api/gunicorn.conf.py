@@ -21,3 +21,6 @@ worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (
 )
 accesslog = "-"
 errorlog = "-"
+# gunicorn's control socket lives under $HOME: unwritable with a read-only root,
+# and shared by every gunicorn of one user. Operate through signals instead.
+control_socket_disable = True
