@@ -133,3 +133,14 @@ def test_bad_configuration_stops_with_the_setting_named(monkeypatch):
         get_settings.cache_clear()
     assert not at.exception
     assert "APP_DB_POOL_SIZE" in at.error[0].value
+
+
+@pytest.mark.usefixtures("app_env")
+def test_an_export_is_audited():
+    at = run({"email": "eve@example.com"})
+    at.download_button[0].click().run()
+    at.switch_page("pages/audit.py").run()
+    events = at.dataframe[0].value
+    exports = events[(events["user"] == "eve@example.com") & (events["action"] == "export")]
+    assert len(exports) == 1
+    assert exports["detail"].iloc[0].startswith("top products")
