@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Start one service of the image. Each branch execs, so the server is PID 1
+# and receives SIGTERM itself: Streamlit and gunicorn then shut down gracefully.
+#   dashboard                         Streamlit on 0.0.0.0:8501 (the default)
+#   api                               gunicorn on $GUNICORN_BIND (0.0.0.0:8000)
+#   migrate|seed|downgrade|check-config   python -m app.core ...
+#   anything else                     run as given (e.g. bash for a look inside)
+set -euo pipefail
+
+command="${1:-dashboard}"
+if [ "$#" -gt 0 ]; then shift; fi
+
+case "$command" in
+  dashboard)
+    # Every replica must share the cookie secret. Secrets come as files
+    # (compose secrets, Kubernetes volumes); Streamlit reads it from this variable.
+    if [ -n "${STREAMLIT_SERVER_COOKIE_SECRET_FILE:-}" ]; then
+      STREAMLIT_SERVER_COOKIE_SECRET="$(cat "$STREAMLIT_SERVER_COOKIE_SECRET_FILE")"
+      export STREAMLIT_SERVER_COOKIE_SECRET
+    fi
+    exec streamlit run app/dashboard/streamlit_app.py \
+      --server.address=0.0.0.0 --server.headless=true "$@"
+    ;;
+  api)
+    exec gunicorn -c app/api/gunicorn.conf.py 'app.api.wsgi:create_app()' "$@"
+    ;;
+  migrate | seed | downgrade | check-config)
+    exec python3 -m app.core "$command" "$@"
+    ;;
+  *)
+    exec "$command" "$@"
+    ;;
+esac

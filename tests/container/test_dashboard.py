@@ -1,0 +1,87 @@
+"""The dashboard image run as in production and probed from the host only.
+
+Read-only root, tmpfs /tmp, the seeded volume at /app/data, the database URL
+and cookie secret from files, the port published on 127.0.0.1 (which proves
+Streamlit binds 0.0.0.0 inside: a loopback bind would not answer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.ops.stream_client import RunResult, Session
+from tests.support import servers
+from tests.support.image import container, podman, unique, wait_http
+from tests.support.tools import free_port
+
+
+@pytest.fixture(scope="module")
+def dashboard(app_image: str, read_only: tuple[str, ...], data_volume: str) -> Iterator[str]:
+    """(base URL, container name) of a running dashboard container."""
+    port = free_port()
+    options = (*read_only, "--volume", f"{data_volume}:/app/data", "-p", f"127.0.0.1:{port}:8501")
+    with container(unique("dashboard"), app_image, run_options=options) as name:
+        url = f"http://127.0.0.1:{port}"
+        wait_http(f"{url}/_stcore/health", name)
+        yield url, name
+
+
+def _first_run(url: str) -> RunResult:
+    async def run() -> RunResult:
+        async with Session(url, timeout=60) as session:
+            return await session.run()
+
+    return asyncio.run(run())
+
+
+def _kpis(result: RunResult) -> list[str]:
+    kpis = [t for t in result.texts if t.split(":")[0] in ("Revenue", "Orders", "Units")]
+    assert len(kpis) == 3, result.texts
+    return kpis
+
+
+def test_health_path_answers_on_the_published_port(dashboard):
+    url, name = dashboard
+    assert wait_http(f"{url}/_stcore/health", name).text == "ok"
+
+
+def test_websocket_session_shows_the_seeded_numbers(dashboard, sqlite_env: dict, tmp_path: Path):
+    """The container's figures equal those of the same code on the same seed outside it."""
+    url, _ = dashboard
+    in_container = _first_run(url)
+    assert in_container.status == "FINISHED_SUCCESSFULLY"
+    assert not in_container.exceptions, in_container.exceptions
+    env = {**sqlite_env, "APP_API_URL": f"http://127.0.0.1:{free_port()}"}
+    with servers.dashboard(env, tmp_path / "host-dashboard.log") as host:
+        on_host = _first_run(host.url)
+    assert _kpis(in_container) == _kpis(on_host)
+
+
+def test_runs_as_a_non_root_user(dashboard):
+    _, name = dashboard
+    assert podman("exec", name, "id", "-u").stdout.strip() == "10001"
+
+
+def test_server_is_pid_1_so_it_gets_the_stop_signal(dashboard):
+    _, name = dashboard
+    cmdline = podman("exec", name, "cat", "/proc/1/cmdline").stdout.split("\0")
+    assert "streamlit" in Path(cmdline[1]).name, cmdline
+
+
+def test_image_healthcheck_passes(dashboard):
+    _, name = dashboard
+    result = podman("healthcheck", "run", name, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_root_filesystem_is_read_only_and_the_app_keeps_serving(dashboard):
+    url, name = dashboard
+    write = podman("exec", name, "touch", "/app/written-at-runtime", check=False)
+    assert write.returncode != 0
+    assert "Read-only file system" in write.stderr
+    assert podman("inspect", "--format", "{{.State.Running}}", name).stdout.strip() == "true"
+    assert _first_run(url).status == "FINISHED_SUCCESSFULLY"
