@@ -15,3 +15,10 @@ apt_packages=(
 export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+
+# --- container layer: tests/container, tests/support/image.py ---
+# podman builds and runs docker/Dockerfile; runc because Debian's default crun
+# fails on hybrid cgroups in CI sandboxes; debootstrap makes the local base
+# image (scripts/build-base-image.sh), since CI cannot pull from a registry.
+container_packages=(podman runc debootstrap)
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${container_packages[@]}" >/dev/null
