@@ -53,3 +53,38 @@ lock: $(VENV)/.dev ## re-compile the hash-locked requirements from pyproject.tom
 
 clean: ## remove virtual environments, caches and the local SQLite data
 	rm -rf $(VENV) $(SCAN_VENV) data .pytest_cache .ruff_cache
+
+# --- containers: docker when its daemon answers, else podman -----------------
+CONTAINER_ENGINE ?= $(shell if docker info >/dev/null 2>&1; then echo docker; \
+  elif command -v podman >/dev/null 2>&1; then echo podman; else echo docker; fi)
+IMAGE ?= localhost/streamlit-template:latest
+PYTHON_IMAGE ?=
+HTTP_PORT ?= 8080
+COMPOSE_FILES := -f docker/compose.yaml -f docker/compose.override.yaml $(if $(wildcard .env),--env-file .env)
+ifeq ($(CONTAINER_ENGINE),docker)
+COMPOSE ?= docker compose
+UP_FLAGS ?= --detach --build --wait
+else
+COMPOSE ?= podman-compose
+UP_FLAGS ?= --detach --build
+endif
+
+.PHONY: image up down logs secrets
+
+image: ## build the app image (IMAGE=..., PYTHON_IMAGE=... for another base)
+	$(CONTAINER_ENGINE) build $(if $(filter podman,$(CONTAINER_ENGINE)),--format docker) \
+	  $(if $(PYTHON_IMAGE),--build-arg PYTHON_IMAGE=$(PYTHON_IMAGE)) \
+	  -t $(IMAGE) -f docker/Dockerfile .
+
+secrets: ## generate local secrets into secrets/ (kept if present)
+	scripts/make-secrets.sh
+
+up: secrets ## start the whole stack (compose) with a dev login; prints the URL
+	APP_IMAGE=$(IMAGE) HTTP_PORT=$(HTTP_PORT) $(COMPOSE) $(COMPOSE_FILES) up $(UP_FLAGS)
+	@echo "Open http://localhost:$(HTTP_PORT) and sign in as dev@example.com (any e-mail works)."
+
+down: ## stop the stack (data stays in its volume; add -v by hand to wipe it)
+	$(COMPOSE) $(COMPOSE_FILES) down
+
+logs: ## follow the stack's logs
+	$(COMPOSE) $(COMPOSE_FILES) logs --follow --tail=100
