@@ -59,6 +59,8 @@ CONTAINER_ENGINE ?= $(shell if docker info >/dev/null 2>&1; then echo docker; \
   elif command -v podman >/dev/null 2>&1; then echo podman; else echo docker; fi)
 IMAGE ?= localhost/streamlit-template:latest
 PYTHON_IMAGE ?=
+# Extra build options, e.g. sandboxed CI: --network host -v /etc/ssl/certs:/etc/ssl/certs:ro
+BUILD_FLAGS ?=
 HTTP_PORT ?= 8080
 COMPOSE_FILES := -f docker/compose.yaml -f docker/compose.override.yaml $(if $(wildcard .env),--env-file .env)
 ifeq ($(CONTAINER_ENGINE),docker)
@@ -74,7 +76,7 @@ endif
 image: ## build the app image (IMAGE=..., PYTHON_IMAGE=... for another base)
 	$(CONTAINER_ENGINE) build $(if $(filter podman,$(CONTAINER_ENGINE)),--format docker) \
 	  $(if $(PYTHON_IMAGE),--build-arg PYTHON_IMAGE=$(PYTHON_IMAGE)) \
-	  -t $(IMAGE) -f docker/Dockerfile .
+	  $(BUILD_FLAGS) -t $(IMAGE) -f docker/Dockerfile .
 
 secrets: ## generate local secrets into secrets/ (kept if present)
 	scripts/make-secrets.sh

@@ -72,6 +72,13 @@ def test_server_is_pid_1_so_it_gets_the_stop_signal(dashboard):
     assert "streamlit" in Path(cmdline[1]).name, cmdline
 
 
+def test_cookie_secret_file_reaches_streamlit(dashboard, secrets):
+    """Replicas share it; the entrypoint turns the mounted file into Streamlit's variable."""
+    _, name = dashboard
+    environ = podman("exec", name, "cat", "/proc/1/environ").stdout.split("\0")
+    assert f"STREAMLIT_SERVER_COOKIE_SECRET={secrets.cookie_secret}" in environ
+
+
 def test_image_healthcheck_passes(dashboard):
     _, name = dashboard
     result = podman("healthcheck", "run", name, check=False)
