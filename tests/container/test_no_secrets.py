@@ -19,7 +19,10 @@ import pytest
 from tests.support.image import build, podman, remove_image, unique
 from tests.support.tools import ROOT
 
-COPY_IGNORE = shutil.ignore_patterns(".git", ".venv*", "data", "*_cache", "__pycache__")
+# Bulk and the user's own secrets stay out of the copy; the test plants its own.
+COPY_IGNORE = shutil.ignore_patterns(
+    ".git", ".venv*", "data", "*_cache", "__pycache__", "test-artifacts", "secrets", ".env"
+)
 # Text of an app file: the scan must find it, or it could not find anything.
 KNOWN_CONTENT = (ROOT / "app/dashboard/pages/overview.py").read_text().splitlines()[0]
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.tools import ROOT, require_tool
+from tests.support.tools import ROOT, missing, require_tool
 
 PODMAN_HINT = "apt-get install podman runc (Debian/Ubuntu), or see https://podman.io"
 BASE_HINT = "apt-get install debootstrap, run as root, or set TEST_PYTHON_IMAGE to a pullable base"
@@ -64,6 +64,8 @@ def base_image() -> str:
     if chosen := os.environ.get("TEST_PYTHON_IMAGE"):
         return chosen
     if podman("image", "exists", LOCAL_BASE, check=False).returncode != 0:
+        if os.geteuid() != 0:
+            missing(f"{LOCAL_BASE} (debootstrap needs root to make it)", BASE_HINT)
         require_tool("debootstrap", BASE_HINT, ("/usr/sbin", "/sbin"))
         subprocess.run(
             [str(ROOT / "scripts/build-base-image.sh"), LOCAL_BASE],
