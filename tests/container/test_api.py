@@ -50,21 +50,6 @@ def test_healthcheck_passes_with_the_api_url(api):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_readiness_is_503_when_the_database_is_down(app_image: str, read_only: tuple[str, ...]):
-    """Nothing listens on port 1 in the container's own network: a stopped PostgreSQL."""
-    port = free_port()
-    options = (
-        *read_only, "--env", "APP_DATABASE_URL=postgresql://app@127.0.0.1:1/app",
-        "-p", f"127.0.0.1:{port}:8000",
-    )  # fmt: skip
-    with container(unique("api-nodb"), app_image, "api", run_options=options) as name:
-        url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/healthz", name)
-        response = requests.get(f"{url}/readyz", timeout=10)
-        assert response.status_code == 503
-        assert response.json()["status"] == "unavailable"
-
-
 def test_stops_gracefully_on_sigterm(app_image: str, read_only: tuple[str, ...]):
     """gunicorn is PID 1 and drains on SIGTERM; a shell in between would be SIGKILLed (137)."""
     port = free_port()
