@@ -42,7 +42,7 @@ test: $(VENV)/.dev $(SCAN_VENV)/.scan ## run every test layer (CI=true turns mis
 lint: $(VENV)/.dev $(SCAN_VENV)/.scan ## ruff lint and format check, shellcheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(SCAN_VENV)/bin/shellcheck .ci/run scripts/*.sh
+	$(SCAN_VENV)/bin/shellcheck .ci/run $$(git ls-files '*.sh')
 
 format: $(VENV)/.dev ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

@@ -10,12 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import UNIT_ROWS
-from tests.support import image
 from tests.support.image import podman, unique
-
-# The session's image fixture. Move to tests/conftest.py (pytest_plugins) once
-# another layer needs it, so that one build serves the whole session.
-app_image = image.app_image
 
 
 @dataclass(frozen=True)
