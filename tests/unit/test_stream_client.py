@@ -1,0 +1,158 @@
+"""The browserless Streamlit client against a real WebSocket server on 127.0.0.1.
+
+The server side is scripted: it answers each ``rerun_script`` with ForwardMsg
+protobufs built by hand, so message building, widget discovery and status
+handling are checked without Streamlit's server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from streamlit.proto.BackMsg_pb2 import BackMsg
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from websockets.asyncio.server import serve
+
+from app.ops.stream_client import (
+    FINISHED,
+    Session,
+    StreamlitError,
+    rerun_message,
+    stream_url,
+    widget_value,
+)
+
+
+def _new_session(page_hash: str) -> ForwardMsg:
+    message = ForwardMsg()
+    message.new_session.page_script_hash = page_hash
+    return message
+
+
+def _slider(label: str, widget_id: str) -> ForwardMsg:
+    message = ForwardMsg()
+    message.delta.new_element.slider.label = label
+    message.delta.new_element.slider.id = widget_id
+    return message
+
+
+def _markdown(body: str) -> ForwardMsg:
+    message = ForwardMsg()
+    message.delta.new_element.markdown.body = body
+    return message
+
+
+def _finished(status: int) -> ForwardMsg:
+    message = ForwardMsg()
+    message.script_finished = status
+    return message
+
+
+def _talk(replies, received: list[BackMsg]):
+    """Serve one socket: after the n-th BackMsg, send replies[n] (a list of ForwardMsg)."""
+
+    async def handler(socket):
+        for batch in replies:
+            back = BackMsg()
+            back.ParseFromString(await socket.recv())
+            received.append(back)
+            for message in batch:
+                await socket.send(message.SerializeToString())
+        await socket.wait_closed()
+
+    return handler
+
+
+def _drive(replies, client):
+    """Start the scripted server on a free loopback port and run `client(session)`."""
+    received: list[BackMsg] = []
+
+    async def main():
+        async with serve(_talk(replies, received), "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            async with Session(f"http://127.0.0.1:{port}", timeout=5) as session:
+                return await client(session)
+
+    return asyncio.run(main()), received
+
+
+def test_stream_url_keeps_the_prefix_and_switches_scheme():
+    assert stream_url("http://127.0.0.1:8501") == "ws://127.0.0.1:8501/_stcore/stream"
+    assert stream_url("https://h/dash/") == "wss://h/dash/_stcore/stream"
+
+
+def test_rerun_message_carries_hash_and_widget_values():
+    back = BackMsg()
+    slider = type("W", (), {"kind": "slider", "id": "s1"})()
+    back.ParseFromString(rerun_message("abc", [widget_value(slider, [1.0, 2.0])]))
+    assert back.WhichOneof("type") == "rerun_script"
+    assert back.rerun_script.page_script_hash == "abc"
+    (state,) = back.rerun_script.widget_states.widgets
+    assert state.id == "s1"
+    assert list(state.double_array_value.data) == [1.0, 2.0]
+
+
+def test_run_discovers_widgets_and_texts_then_set_sends_the_value():
+    first = [
+        _new_session("page-1"),
+        _slider("Order dates", "slider-id"),
+        _markdown("Revenue 10"),
+        _finished(FINISHED.FINISHED_SUCCESSFULLY),
+    ]
+    second = [_markdown("Revenue 5"), _finished(FINISHED.FINISHED_SUCCESSFULLY)]
+
+    async def client(session):
+        return await session.run(), await session.set("Order dates", [3.0, 4.0])
+
+    (run, rerun), received = _drive([first, second], client)
+    assert run.status == "FINISHED_SUCCESSFULLY"
+    assert run.widgets["Order dates"].id == "slider-id"
+    assert run.texts == ["Revenue 10"]
+    assert rerun.texts == ["Revenue 5"]
+    assert received[0].rerun_script.page_script_hash == ""
+    assert received[1].rerun_script.page_script_hash == "page-1"
+    (state,) = received[1].rerun_script.widget_states.widgets
+    assert state.id == "slider-id"
+    assert list(state.double_array_value.data) == [3.0, 4.0]
+
+
+def test_finished_early_for_rerun_keeps_waiting_for_the_real_end():
+    batch = [
+        _markdown("stale"),
+        _finished(FINISHED.FINISHED_EARLY_FOR_RERUN),
+        _markdown("fresh"),
+        _finished(FINISHED.FINISHED_SUCCESSFULLY),
+    ]
+    (run, _received) = _drive([batch], lambda session: session.run())
+    assert run.status == "FINISHED_SUCCESSFULLY"
+    assert "fresh" in run.texts
+
+
+def test_compile_error_is_a_script_error():
+    batch = [_finished(FINISHED.FINISHED_WITH_COMPILE_ERROR)]
+    with pytest.raises(StreamlitError) as error:
+        _drive([batch], lambda session: session.run())
+    assert error.value.kind == "script error"
+
+
+def test_silence_is_a_timeout():
+    async def client(session):
+        session.timeout = 0.2
+        return await session.run()
+
+    with pytest.raises(StreamlitError) as error:
+        _drive([[]], client)
+    assert error.value.kind == "timeout"
+
+
+def test_unknown_widget_label_is_reported():
+    batch = [_finished(FINISHED.FINISHED_SUCCESSFULLY)]
+
+    async def client(session):
+        await session.run()
+        return await session.set("Nope", 1)
+
+    with pytest.raises(StreamlitError) as error:
+        _drive([batch], client)
+    assert error.value.kind == "no widget"
