@@ -1,0 +1,1 @@
+"""Load benchmark: many browserless Streamlit sessions against the dashboard."""

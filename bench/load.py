@@ -1,0 +1,78 @@
+"""The load generator: one asyncio task per simulated browser tab, bounded in count and time.
+
+Each tab opens the stream, runs the page, then moves the "Order dates" slider
+or changes "Regions" `reruns` times with a seeded random think time, timing
+every rerun from send to ``script_finished``. Errors are counted by kind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from app.ops.stream_client import RunResult, Session, StreamlitError
+
+
+@dataclass
+class TabResult:
+    """What one simulated tab did: rerun latencies, Revenue texts seen, its error if any."""
+
+    latencies: list[float] = field(default_factory=list)
+    revenues: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def _revenue(run: RunResult) -> str:
+    return next((text for text in run.texts if text.startswith("Revenue:")), "")
+
+
+def _next_change(session: Session, rng: random.Random) -> tuple[str, object]:
+    """A random slider range inside its bounds, or a random subset of regions."""
+    slider = session.widgets["Order dates"].proto
+    if rng.random() < 0.7 or "Regions" not in session.widgets:
+        low, high = sorted(rng.uniform(slider.min, slider.max) for _ in range(2))
+        return "Order dates", [low, high]
+    options = list(session.widgets["Regions"].proto.options)
+    return "Regions", rng.sample(options, rng.randint(1, len(options)))
+
+
+async def tab(
+    base_url: str, reruns: int, rng: random.Random, deadline: float, think: float = 0.5
+) -> TabResult:
+    """One tab: open, run, then `reruns` widget changes; stops at `deadline` (monotonic)."""
+    result = TabResult()
+    try:
+        async with Session(base_url, timeout=max(1.0, deadline - time.monotonic())) as session:
+            result.revenues.append(_revenue(await session.run()))
+            for _ in range(reruns):
+                await asyncio.sleep(rng.uniform(0, think))
+                if time.monotonic() >= deadline:
+                    raise StreamlitError("timeout", "bench deadline reached")
+                label, value = _next_change(session, rng)
+                run = await session.set(label, value)
+                result.latencies.append(run.seconds)
+                result.revenues.append(_revenue(run))
+                if run.exceptions:
+                    raise StreamlitError("script error", run.exceptions[0])
+    except StreamlitError as error:
+        result.error = error.kind
+    return result
+
+
+async def load(
+    base_url: str, sessions: int, reruns: int, seed: int = 0, seconds: float = 60.0
+) -> list[TabResult]:
+    """Run `sessions` tabs at once, each with its own seeded RNG, all within `seconds`."""
+    deadline = time.monotonic() + seconds
+    tasks = [
+        tab(base_url, reruns, random.Random(seed + n), deadline)  # noqa: S311
+        for n in range(sessions)
+    ]
+    return await asyncio.gather(*tasks)
+
+
+def errors_by_kind(results: list[TabResult]) -> Counter[str]:
+    return Counter(result.error for result in results if result.error)
