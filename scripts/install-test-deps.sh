@@ -22,3 +22,25 @@ export DEBIAN_FRONTEND=noninteractive
 # image (scripts/build-base-image.sh), since CI cannot pull from a registry.
 container_packages=(podman runc debootstrap)
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${container_packages[@]}" >/dev/null
+
+# --- edge layer: tests/e2e ---
+# nginx (Debian 1.22, has auth_request) and oauth2-proxy, built from its Go
+# module at a pinned version into a cache outside the repo. `go install
+# module@version` is refused here (the module's version list is not served),
+# so a throwaway module `go get`s the exact release and builds it.
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nginx >/dev/null
+OAUTH2_PROXY_VERSION=v7.6.0
+tools_bin="${XDG_CACHE_HOME:-$HOME/.cache}/streamlit-template/bin"
+if ! "$tools_bin/oauth2-proxy" --version 2>/dev/null | grep -q "$OAUTH2_PROXY_VERSION"; then
+  mkdir -p "$tools_bin"
+  build_dir=$(mktemp -d)
+  (
+    cd "$build_dir"
+    go mod init oauth2-proxy-build >/dev/null 2>&1
+    go get "github.com/oauth2-proxy/oauth2-proxy/v7@${OAUTH2_PROXY_VERSION}" >/dev/null 2>&1
+    go build -o "$tools_bin/oauth2-proxy" \
+      -ldflags "-X main.VERSION=${OAUTH2_PROXY_VERSION}" \
+      github.com/oauth2-proxy/oauth2-proxy/v7
+  )
+  rm -rf "$build_dir"
+fi

@@ -134,6 +134,9 @@ class Session:
             raise StreamlitError(
                 "upgrade refused", f"HTTP {error.response.status_code} from {self.url}"
             ) from None
+        except websockets.InvalidURI as error:
+            # The handshake was redirected to a web page: a proxy asking to sign in.
+            raise StreamlitError("upgrade refused", f"redirected to {error.uri}") from None
         except (OSError, TimeoutError, websockets.InvalidHandshake) as error:
             raise StreamlitError("connect failed", f"{self.url}: {error}") from None
         return self
