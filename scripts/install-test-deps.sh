@@ -24,11 +24,12 @@ container_packages=(podman runc debootstrap)
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${container_packages[@]}" >/dev/null
 
 # --- edge layer: tests/e2e ---
-# nginx (Debian 1.22, has auth_request) and oauth2-proxy, built from its Go
+# nginx (Debian 1.22, has auth_request), Chromium (driven by Playwright, never
+# a downloaded browser) and oauth2-proxy, built from its Go
 # module at a pinned version into a cache outside the repo. `go install
 # module@version` is refused here (the module's version list is not served),
 # so a throwaway module `go get`s the exact release and builds it.
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nginx >/dev/null
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nginx chromium >/dev/null
 OAUTH2_PROXY_VERSION=v7.6.0
 tools_bin="${XDG_CACHE_HOME:-$HOME/.cache}/streamlit-template/bin"
 if ! "$tools_bin/oauth2-proxy" --version 2>/dev/null | grep -q "$OAUTH2_PROXY_VERSION"; then
