@@ -75,7 +75,8 @@ def test_the_region_filter_changes_the_numbers():
 @pytest.mark.usefixtures("app_env")
 def test_a_saved_view_appears_in_the_list_and_the_audit():
     name = f"view-{uuid.uuid4().hex[:8]}"
-    at = run({"email": "ann@example.com"})
+    email = f"{uuid.uuid4().hex[:8]}@example.com"
+    at = run({"email": email})
     at.text_input(key="view_name").input(name)
     submit = next(b for b in at.get("button") if b.label == "Save view")
     submit.click().run()
@@ -86,7 +87,7 @@ def test_a_saved_view_appears_in_the_list_and_the_audit():
     at.switch_page("pages/audit.py").run()
     events = at.dataframe[0].value
     saved = events[(events["action"] == "view_saved") & (events["detail"] == name)]
-    assert saved["user"].tolist() == ["ann@example.com"]
+    assert saved["user"].tolist() == [email]
 
 
 @pytest.mark.usefixtures("app_env")
@@ -101,12 +102,13 @@ def test_a_duplicate_view_name_is_refused_with_a_message():
 
 @pytest.mark.usefixtures("app_env")
 def test_the_signed_in_user_is_shown_and_recorded_once():
-    at = run({"email": "bob@example.com"})
-    assert "bob@example.com" in at.sidebar.caption[0].value
+    email = f"{uuid.uuid4().hex[:8]}@example.com"  # the database is shared by the session
+    at = run({"email": email})
+    assert email in at.sidebar.caption[0].value
     at.run()
     at.switch_page("pages/audit.py").run()
     events = at.dataframe[0].value
-    mine = events[(events["user"] == "bob@example.com") & (events["action"] == "sign_in_seen")]
+    mine = events[(events["user"] == email) & (events["action"] == "sign_in_seen")]
     assert len(mine) == 1
 
 
@@ -137,10 +139,11 @@ def test_bad_configuration_stops_with_the_setting_named(monkeypatch):
 
 @pytest.mark.usefixtures("app_env")
 def test_an_export_is_audited():
-    at = run({"email": "eve@example.com"})
+    email = f"{uuid.uuid4().hex[:8]}@example.com"
+    at = run({"email": email})
     at.download_button[0].click().run()
     at.switch_page("pages/audit.py").run()
     events = at.dataframe[0].value
-    exports = events[(events["user"] == "eve@example.com") & (events["action"] == "export")]
+    exports = events[(events["user"] == email) & (events["action"] == "export")]
     assert len(exports) == 1
     assert exports["detail"].iloc[0].startswith("top products")
