@@ -14,7 +14,7 @@ DASHBOARD_PORT ?= 8501
 API_PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint format lock clean
+.PHONY: help run test lint format lock clean smoke
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -90,3 +90,7 @@ down: ## stop the stack (data stays in its volume; add -v by hand to wipe it)
 
 logs: ## follow the stack's logs
 	$(COMPOSE) $(COMPOSE_FILES) logs --follow --tail=100
+
+smoke: $(VENV)/.app ## smoke-check a running deployment: make smoke URL=https://host [SMOKE_ARGS="--auth"]
+	@test -n "$(URL)" || { echo "make smoke: set URL, e.g. make smoke URL=http://127.0.0.1:8501 SMOKE_ARGS='--api-url http://127.0.0.1:8000'"; exit 2; }
+	$(BIN)/python -m app.ops.smoke --url "$(URL)" $(SMOKE_ARGS)

@@ -1,0 +1,149 @@
+"""Smoke checks of a running deployment: ``python -m app.ops.smoke --url URL``.
+
+Every health endpoint, the sign-in redirect when auth is on, and one
+Streamlit script run over the WebSocket. Each check is retried until it
+passes or the deadline runs out (a rollout may still be settling), must
+answer within its time budget, and prints one line: PASS, FAIL or SKIP.
+Exits 1 when any check fails.
+
+Two shapes of deployment:
+- through the edge (nginx): ``--url https://host --auth`` (health paths as
+  nginx/nginx.conf exposes them, the API under /api);
+- services reached directly: ``--url http://dashboard:8501 --api-url http://api:8000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+
+from app.ops.stream_client import Session, StreamlitError
+
+
+class CheckFailedError(Exception):
+    """A check's answer was wrong; the message says what was expected."""
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    url: str
+    probe: Callable[[], str]  # returns a detail on success, raises on failure
+
+
+def _status(url: str, expected: int, budget: float) -> Callable[[], str]:
+    def probe() -> str:
+        response = requests.get(url, timeout=budget, allow_redirects=False)
+        if response.status_code != expected:
+            raise CheckFailedError(f"HTTP {response.status_code}, expected {expected}")
+        return f"HTTP {response.status_code}"
+
+    return probe
+
+
+def _script_run(url: str, cookie: str | None, budget: float) -> Callable[[], str]:
+    async def run() -> str:
+        headers = {"Cookie": cookie} if cookie else {}
+        async with Session(url, headers=headers, timeout=budget) as session:
+            result = await session.run()
+        if result.exceptions:
+            raise CheckFailedError(f"the page raised: {result.exceptions[0]}")
+        return f"{result.status} in {result.seconds:.2f}s"
+
+    return lambda: asyncio.run(run())
+
+
+def build_checks(args: argparse.Namespace) -> list[Check]:
+    url = args.url.rstrip("/")
+    api = (args.api_url or f"{url}/api").rstrip("/")
+    budget = args.budget
+    checks = [
+        Check(
+            "dashboard-health",
+            f"{url}/_stcore/health",
+            _status(f"{url}/_stcore/health", 200, budget),
+        ),
+        Check("api-alive", f"{api}/healthz", _status(f"{api}/healthz", 200, budget)),
+        Check("api-ready", f"{api}/readyz", _status(f"{api}/readyz", 200, budget)),
+    ]
+    if args.auth:
+        checks += [
+            Check("edge-health", f"{url}/healthz", _status(f"{url}/healthz", 200, budget)),
+            Check("auth-alive", f"{url}/oauth2/ping", _status(f"{url}/oauth2/ping", 200, budget)),
+            Check("auth-ready", f"{url}/oauth2/ready", _status(f"{url}/oauth2/ready", 200, budget)),
+            Check("sign-in-redirect", f"{url}/", _status(f"{url}/", 302, budget)),
+        ]
+    if not args.auth or args.cookie:
+        checks.append(
+            Check("websocket-run", f"{url}/_stcore/stream", _script_run(url, args.cookie, budget))
+        )
+    return checks
+
+
+def run_check(check: Check, deadline: float, budget: float) -> tuple[bool, str]:
+    """Retry until the check passes within its budget or the deadline passes."""
+    while True:
+        started = time.monotonic()
+        try:
+            detail = check.probe()
+            elapsed = time.monotonic() - started
+            if elapsed <= budget:
+                return True, detail
+            error = f"answered in {elapsed:.2f}s, over the {budget}s budget"
+        except (requests.RequestException, StreamlitError, CheckFailedError, OSError) as exc:
+            error = str(exc).splitlines()[0]
+        if time.monotonic() + 1 > deadline:
+            return False, error
+        time.sleep(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m app.ops.smoke",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--url", required=True, help="the dashboard or the edge, e.g. https://host")
+    parser.add_argument("--api-url", help="the API when not under URL/api (direct access)")
+    parser.add_argument(
+        "--auth",
+        action="store_true",
+        help="the edge with sign-in: check oauth2-proxy and the redirect",
+    )
+    parser.add_argument(
+        "--cookie", help="a signed-in session's Cookie header, for the WebSocket check behind auth"
+    )
+    parser.add_argument(
+        "--deadline",
+        type=float,
+        default=60.0,
+        help="seconds to keep retrying failing checks (default 60)",
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=10.0,
+        help="seconds one attempt of a check may take (default 10)",
+    )
+    args = parser.parse_args(argv)
+
+    deadline = time.monotonic() + args.deadline
+    failed = 0
+    for check in build_checks(args):
+        ok, detail = run_check(check, deadline, args.budget)
+        failed += not ok
+        print(f"{'PASS' if ok else 'FAIL'} {check.name:<18} {check.url}  {detail}", flush=True)
+    if args.auth and not args.cookie:
+        print(f"SKIP {'websocket-run':<18} {args.url}  auth on and no --cookie given")
+    print(f"{'FAILED' if failed else 'OK'}: {failed} of the checks failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,19 @@
+"""The smoke suite through the real edge, as the post-deploy gate runs it."""
+
+from tests.e2e.conftest import Edge, cookie_header, sign_in
+from tests.smoke.conftest import smoke
+
+
+def test_the_edge_passes_without_a_session(edge: Edge):
+    result = smoke("--url", edge.url, "--auth", "--deadline", "30")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for name in ("edge-health", "auth-alive", "auth-ready", "sign-in-redirect", "api-ready"):
+        assert f"PASS {name}" in result.stdout
+    assert "SKIP websocket-run" in result.stdout
+
+
+def test_the_edge_passes_the_websocket_check_with_a_session(edge: Edge):
+    cookie = cookie_header(sign_in(edge, "smoke@example.com"))["Cookie"]
+    result = smoke("--url", edge.url, "--auth", "--cookie", cookie, "--deadline", "30")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PASS websocket-run" in result.stdout
