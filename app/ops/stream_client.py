@@ -116,6 +116,9 @@ class Session:
         self.timeout = timeout
         self.page_script_hash = ""
         self.widgets: dict[str, Widget] = {}
+        # Values this tab has set so far, by widget id: sent again on every
+        # rerun, as a browser does, so one change does not reset the others.
+        self._states: dict[str, WidgetState] = {}
         self._socket = None
 
     async def __aenter__(self) -> Session:
@@ -157,10 +160,15 @@ class Session:
             raise StreamlitError("socket closed", str(error)) from None
 
     async def set(self, label: str, value: object) -> RunResult:
-        """Set one widget (found by label in the last run) and rerun, as a user would."""
+        """Set one widget (found by label in the last run) and rerun, as a user would.
+
+        Values set earlier are sent along: filters add up as in a browser.
+        """
         if label not in self.widgets:
             raise StreamlitError("no widget", f"{label!r} not in {sorted(self.widgets)}")
-        return await self.run([widget_value(self.widgets[label], value)])
+        widget = self.widgets[label]
+        self._states[widget.id] = widget_value(widget, value)
+        return await self.run(list(self._states.values()))
 
     async def _read_run(self, started: float) -> RunResult:
         widgets: dict[str, Widget] = {}

@@ -156,3 +156,24 @@ def test_unknown_widget_label_is_reported():
     with pytest.raises(StreamlitError) as error:
         _drive([batch], client)
     assert error.value.kind == "no widget"
+
+
+def test_values_set_earlier_are_sent_again_like_a_browser():
+    page = [
+        _slider("Order dates", "slider-id"),
+        _slider("Price", "price-id"),
+        _finished(FINISHED.FINISHED_SUCCESSFULLY),
+    ]
+
+    async def client(session):
+        await session.run()
+        await session.set("Order dates", [1.0, 2.0])
+        await session.set("Price", [5.0, 6.0])
+        return await session.set("Order dates", [3.0, 4.0])
+
+    _, received = _drive([page] * 4, client)
+    sent = {
+        s.id: list(s.double_array_value.data)
+        for s in received[3].rerun_script.widget_states.widgets
+    }
+    assert sent == {"slider-id": [3.0, 4.0], "price-id": [5.0, 6.0]}
