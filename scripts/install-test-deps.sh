@@ -23,25 +23,31 @@ export DEBIAN_FRONTEND=noninteractive
 container_packages=(podman runc debootstrap)
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${container_packages[@]}" >/dev/null
 
-# --- edge layer: tests/e2e ---
-# nginx (Debian 1.22, has auth_request), Chromium (driven by Playwright, never
-# a downloaded browser) and oauth2-proxy, built from its Go
-# module at a pinned version into a cache outside the repo. `go install
-# module@version` is refused here (the module's version list is not served),
-# so a throwaway module `go get`s the exact release and builds it.
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nginx chromium >/dev/null
-OAUTH2_PROXY_VERSION=v7.6.0
+# --- Go-built tools, pinned, into a cache outside the repo ---
+# `go install module@version` is refused here (the proxy does not serve the
+# modules' version lists), so a throwaway module `go get`s the exact release
+# and builds the package. Rebuilt only when the cached binary's version differs.
 tools_bin="${XDG_CACHE_HOME:-$HOME/.cache}/streamlit-template/bin"
-if ! "$tools_bin/oauth2-proxy" --version 2>/dev/null | grep -q "$OAUTH2_PROXY_VERSION"; then
-  mkdir -p "$tools_bin"
+mkdir -p "$tools_bin"
+# go_tool NAME MODULE VERSION PACKAGE [LDFLAGS]: build PACKAGE of MODULE@VERSION as tools_bin/NAME
+go_tool() {
+  local name=$1 module=$2 version=$3 package=$4 ldflags=${5:-}
+  if "$tools_bin/$name" --version 2>/dev/null | grep -q "${version#v}"; then return; fi
+  local build_dir
   build_dir=$(mktemp -d)
   (
     cd "$build_dir"
-    go mod init oauth2-proxy-build >/dev/null 2>&1
-    go get "github.com/oauth2-proxy/oauth2-proxy/v7@${OAUTH2_PROXY_VERSION}" >/dev/null 2>&1
-    go build -o "$tools_bin/oauth2-proxy" \
-      -ldflags "-X main.VERSION=${OAUTH2_PROXY_VERSION}" \
-      github.com/oauth2-proxy/oauth2-proxy/v7
+    go mod init "${name}-build" >/dev/null 2>&1
+    go get "${module}@${version}" >/dev/null 2>&1
+    go build -o "$tools_bin/$name" -ldflags "$ldflags" "$package"
   )
   rm -rf "$build_dir"
-fi
+}
+
+# --- edge layer: tests/e2e ---
+# nginx (Debian 1.22, has auth_request), Chromium (driven by Playwright, never
+# a downloaded browser) and oauth2-proxy.
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nginx chromium >/dev/null
+OAUTH2_PROXY_VERSION=v7.6.0
+go_tool oauth2-proxy github.com/oauth2-proxy/oauth2-proxy/v7 "$OAUTH2_PROXY_VERSION" \
+  github.com/oauth2-proxy/oauth2-proxy/v7 "-X main.VERSION=${OAUTH2_PROXY_VERSION}"
