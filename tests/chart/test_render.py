@@ -1,0 +1,446 @@
+"""Every values profile rendered, linted and validated, and what users rely on asserted."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+import uuid
+from pathlib import Path
+
+import helm_python
+import kubernetes_validate
+import pytest
+import yaml
+
+from app.core.settings import load_settings
+from tests.chart.conftest import (
+    CHART,
+    PROFILES,
+    by_kind,
+    containers,
+    named,
+    pod_specs,
+    profile_values,
+)
+from tests.support.tools import ROOT
+
+# The three newest minor versions the bundled schemas know (1.35-1.37 today).
+KUBERNETES_VERSIONS = sorted(
+    kubernetes_validate.utils.all_versions(), key=lambda v: tuple(map(int, v.split(".")))
+)[-3:]
+# Custom resources have no schema in kubernetes-validate; HTTPRoute is checked
+# field by field below instead.
+CUSTOM_KINDS = {"HTTPRoute"}
+
+
+def test_profiles_exist():
+    assert {"minimal", "production", "gateway", "existing-secret", "traefik-no-auth"} <= set(
+        PROFILES
+    )
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_lint_is_clean(profile: str):
+    result = helm_python.lint(str(CHART), profile_values(profile), strict=True)
+    assert result["errors"] == []
+    # Only the INFO "icon is recommended" (no icon is published for this chart).
+    assert [m for m in result["messages"] if m["severity"] > 1] == [], result["messages"]
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_object_is_valid_for_kubernetes(render, profile: str, version: str):
+    objects = render(profile)
+    assert objects
+    for obj in objects:
+        if obj["kind"] in CUSTOM_KINDS:
+            continue
+        # strict: a misspelled field (livenessProb) is an error, not ignored.
+        kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_strict_validation_catches_a_misspelled_field(render):
+    """The validator really rejects what a typo in a template would produce."""
+    deployment = named(render("minimal"), "Deployment", "-api")
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["livenessProb"] = container.pop("livenessProbe")
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSIONS[-1], strict=True)
+
+
+# --- sticky sessions ---------------------------------------------------------
+
+
+def test_service_pins_clients_by_default(render):
+    service = named(render("minimal"), "Service", "-dashboard")
+    assert service["spec"]["sessionAffinity"] == "ClientIP"
+    assert service["spec"]["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"] > 0
+
+
+def test_nginx_ingress_sets_cookie_affinity_and_websocket_timeouts(render):
+    ingress = named(render("production"), "Ingress", "")
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/affinity"] == "cookie"
+    assert annotations["nginx.ingress.kubernetes.io/affinity-mode"] == "persistent"
+    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "50m"
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend["name"].endswith("-dashboard")
+
+
+def test_upload_limit_at_the_edge_matches_streamlit(render):
+    objects = render("production")
+    config = tomllib.loads(named(objects, "ConfigMap", "-config")["data"]["config.toml"])
+    annotations = named(objects, "Ingress", "")["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == (
+        f"{config['server']['maxUploadSize']}m"
+    )
+
+
+def test_traefik_sticky_cookie_is_on_the_service(render):
+    service = named(render("traefik-no-auth"), "Service", "-dashboard")
+    annotations = service["metadata"]["annotations"]
+    assert annotations["traefik.ingress.kubernetes.io/service.sticky.cookie"] == "true"
+    assert annotations["traefik.ingress.kubernetes.io/service.sticky.cookie.name"]
+
+
+def test_httproute_persists_sessions_with_a_cookie(render):
+    objects = render("gateway")
+    route = named(objects, "HTTPRoute", "")
+    assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
+    assert route["spec"]["hostnames"] == ["streamlit.example.com"]
+    (rule,) = route["spec"]["rules"]
+    assert rule["sessionPersistence"]["type"] == "Cookie"
+    assert rule["sessionPersistence"]["sessionName"]
+    (backend,) = rule["backendRefs"]
+    service = named(objects, "Service", "-dashboard")
+    assert backend["name"] == service["metadata"]["name"]
+    assert backend["port"] == service["spec"]["ports"][0]["port"]
+    assert not by_kind(objects, "Ingress")
+
+
+# --- secrets as files --------------------------------------------------------
+
+
+def _mounted_items(spec, container) -> dict[str, str]:
+    """Secret key -> file path inside `container`."""
+    volumes = {v["name"]: v for v in spec.get("volumes", [])}
+    files = {}
+    for mount in container.get("volumeMounts", []):
+        secret = volumes[mount["name"]].get("secret")
+        if secret:
+            assert mount["readOnly"] is True, mount
+            for item in secret["items"]:
+                files[item["key"]] = f"{mount['mountPath']}/{item['path']}"
+    return files
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_database_url_is_a_file_where_the_settings_read_it(render, profile: str, tmp_path: Path):
+    for name, spec in pod_specs(render(profile)):
+        for container in spec["containers"]:
+            env = {e["name"]: e.get("value") for e in container.get("env", [])}
+            if "APP_SECRETS_DIR" not in env:
+                continue
+            files = _mounted_items(spec, container)
+            assert files["APP_DATABASE_URL"] == f"{env['APP_SECRETS_DIR']}/APP_DATABASE_URL", name
+            # The real settings module reading a directory laid out the same way.
+            secrets_dir = tmp_path / env["APP_SECRETS_DIR"].strip("/")
+            secrets_dir.mkdir(parents=True, exist_ok=True)
+            url = f"postgresql://app:{uuid.uuid4().hex}@db:5432/app"
+            (secrets_dir / Path(files["APP_DATABASE_URL"]).name).write_text(url + "\n")
+            settings = load_settings({"APP_SECRETS_DIR": str(secrets_dir)})
+            assert settings.sqlalchemy_url == url.replace("postgresql://", "postgresql+psycopg2://")
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_cookie_secret_reaches_streamlit_as_a_file(render, profile: str):
+    spec = named(render(profile), "Deployment", "-dashboard")["spec"]["template"]["spec"]
+    dashboard = next(c for c in spec["containers"] if c["name"] == "dashboard")
+    env = {e["name"]: e.get("value") for e in dashboard["env"]}
+    path = env["STREAMLIT_SERVER_COOKIE_SECRET_FILE"]
+    assert _mounted_items(spec, dashboard)["streamlit-cookie-secret"] == path
+    # The image's entrypoint is what turns the file into Streamlit's setting.
+    assert "STREAMLIT_SERVER_COOKIE_SECRET_FILE" in (ROOT / "docker/entrypoint.sh").read_text()
+
+
+def test_no_secret_value_in_env_args_configmaps_or_annotations(render):
+    sentinels = {key: f"s3cret-{key}-{uuid.uuid4().hex}" for key in ("db", "cookie", "cid", "ck")}
+    objects = render(
+        "gateway",
+        {
+            "secrets": {
+                "databaseUrl": f"postgresql://app:{sentinels['db']}@db:5432/app",
+                "streamlitCookieSecret": sentinels["cookie"],
+                "oauth2ProxyClientSecret": sentinels["cid"],
+                "oauth2ProxyCookieSecret": sentinels["ck"],
+            }
+        },
+    )
+    (secret,) = by_kind(objects, "Secret")
+    assert all(any(s in v for v in secret["stringData"].values()) for s in sentinels.values())
+    for obj in objects:
+        if obj["kind"] == "Secret":
+            continue
+        text = yaml.safe_dump(obj)
+        leaked = [key for key, value in sentinels.items() if value in text]
+        assert not leaked, (obj["kind"], obj["metadata"]["name"], leaked)
+
+
+def test_existing_secret_is_used_and_none_is_created(render):
+    objects = render("existing-secret")
+    assert not by_kind(objects, "Secret")
+    for _, spec in pod_specs(objects):
+        for volume in spec.get("volumes", []):
+            if "secret" in volume:
+                assert volume["secret"]["secretName"] == "streamlit-app-secrets"
+
+
+def test_missing_required_secret_is_named(chart):
+    with pytest.raises(helm_python.HelmError, match=r"secrets\.streamlitCookieSecret is required"):
+        chart.render(
+            {"oauth2Proxy": {"enabled": False}, "secrets": {"databaseUrl": "postgresql://x/y"}},
+            name="demo",
+            namespace="apps",
+        )
+
+
+def test_database_url_refused_as_a_plain_setting(chart):
+    with pytest.raises(
+        helm_python.HelmError, match=r"appSettings\.APP_DATABASE_URL: set by the chart"
+    ):
+        chart.render(
+            {
+                "oauth2Proxy": {"enabled": False},
+                "secrets": {"existingSecret": "s"},
+                "appSettings": {"APP_DATABASE_URL": "postgresql://x/y"},
+            },
+            name="demo",
+            namespace="apps",
+        )
+
+
+# --- schema ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("dashboard:\n  replicaCount: two\n", r"/dashboard/replicaCount.*want integer"),
+        ("ingress:\n  controler: nginx\n", r"/ingress.*additional properties 'controler'"),
+        ("appSettings:\n  DB_POOL: '3'\n", r"invalid propertyName 'DB_POOL'"),
+        ("dashboard:\n  service:\n    sessionAffinity: Cookie\n", r"sessionAffinity"),
+    ],
+)
+def test_schema_rejects_a_bad_values_file_readably(chart, tmp_path: Path, bad: str, message: str):
+    values_file = tmp_path / "bad-values.yaml"
+    values_file.write_text(bad)
+    with pytest.raises(helm_python.HelmValuesError, match=message):
+        chart.validate_schema(yaml.safe_load(values_file.read_text()))
+
+
+# --- pods --------------------------------------------------------------------
+
+ALLOWED_VOLUMES = {
+    "configMap",
+    "secret",
+    "emptyDir",
+    "projected",
+    "downwardAPI",
+    "persistentVolumeClaim",
+}
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_pod_meets_the_restricted_pod_security_standard(render, profile: str):
+    """The `restricted` profile's checks, as the Pod Security admission applies them.
+
+    A stand-in for the admission controller itself: no API server runs here.
+    """
+    for name, spec in pod_specs(render(profile)):
+        assert spec["automountServiceAccountToken"] is False, name
+        for host in ("hostNetwork", "hostPID", "hostIPC"):
+            assert not spec.get(host), (name, host)
+        pod = spec["securityContext"]
+        assert pod["runAsNonRoot"] is True, name
+        assert pod["runAsUser"] > 0, name
+        assert pod["seccompProfile"]["type"] == "RuntimeDefault", name
+        for volume in spec.get("volumes", []):
+            assert set(volume) - {"name"} <= ALLOWED_VOLUMES, (name, volume)
+        for container in containers(spec):
+            ctx = container["securityContext"]
+            assert ctx["allowPrivilegeEscalation"] is False, (name, container["name"])
+            assert ctx.get("privileged", False) is False
+            assert ctx["capabilities"]["drop"] == ["ALL"]
+            assert not ctx["capabilities"].get("add")
+            assert ctx.get("runAsUser", pod["runAsUser"]) > 0
+            assert ctx["readOnlyRootFilesystem"] is True
+            assert "hostPort" not in str(container.get("ports", []))
+            assert container["resources"]["limits"]
+            assert container["resources"]["requests"]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_writable_paths_are_volumes(render, profile: str):
+    """A read-only root: /tmp (HOME) and the data directory are emptyDir mounts."""
+    for name, spec in pod_specs(render(profile)):
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        for container in spec["containers"]:
+            if container["image"].startswith("quay.io/oauth2-proxy"):
+                continue  # writes nothing
+            mounts = {m["mountPath"]: volumes[m["name"]] for m in container["volumeMounts"]}
+            assert "emptyDir" in mounts["/tmp"], (name, container["name"])
+
+
+def _probes(container):
+    return [
+        container[p] for p in ("startupProbe", "livenessProbe", "readinessProbe") if p in container
+    ]
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_probe_ports_exist_in_the_pod(render, profile: str):
+    for name, spec in pod_specs(render(profile)):
+        ports = {p["containerPort"] for c in spec["containers"] for p in c.get("ports", [])}
+        names = {p["name"] for c in spec["containers"] for p in c.get("ports", [])}
+        for container in spec["containers"]:
+            own = {p["name"] for p in container.get("ports", [])}
+            for probe in _probes(container):
+                port = probe["httpGet"]["port"]
+                # A named port must be the container's own; a number any port of the pod.
+                assert port in own if isinstance(port, str) else port in ports, (name, port)
+        del names
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_services_target_declared_ports(render, profile: str):
+    objects = render(profile)
+    for component in ("dashboard", "api"):
+        service = named(objects, "Service", f"-{component}")
+        spec = named(objects, "Deployment", f"-{component}")["spec"]["template"]["spec"]
+        names = {p["name"] for c in spec["containers"] for p in c.get("ports", [])}
+        assert service["spec"]["ports"][0]["targetPort"] in names
+
+
+def test_dashboard_readiness_does_not_touch_the_database(render):
+    """A database blip must not take every dashboard out of its Service."""
+    spec = named(render("minimal"), "Deployment", "-dashboard")["spec"]["template"]["spec"]
+    dashboard = next(c for c in spec["containers"] if c["name"] == "dashboard")
+    assert dashboard["readinessProbe"]["httpGet"]["path"] == "/_stcore/health"
+    api = named(render("minimal"), "Deployment", "-api")["spec"]["template"]["spec"]
+    assert api["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+
+# --- configuration -----------------------------------------------------------
+
+
+def test_streamlit_config_is_the_apps_own(render):
+    """The ConfigMap carries .streamlit/config.toml; only the trusted headers differ."""
+    ours = tomllib.loads((ROOT / ".streamlit/config.toml").read_text())
+    for profile, headers in (
+        ("minimal", {}),  # nobody in front authenticates: trust no header
+        ("gateway", {"X-Forwarded-Email": "email", "X-Forwarded-User": "name"}),
+        ("traefik-no-auth", {"X-Auth-Request-Email": "email"}),
+    ):
+        rendered = tomllib.loads(
+            named(render(profile), "ConfigMap", "-config")["data"]["config.toml"]
+        )
+        assert rendered["server"].pop("trustedUserHeaders") == headers, profile
+        expected = {
+            **ours,
+            "server": {k: v for k, v in ours["server"].items() if k != "trustedUserHeaders"},
+        }
+        assert rendered == expected
+
+
+def test_streamlit_config_overrides_merge(render):
+    objects = render(
+        "minimal", {"dashboard": {"streamlitConfig": {"server": {"maxUploadSize": 200}}}}
+    )
+    rendered = tomllib.loads(named(objects, "ConfigMap", "-config")["data"]["config.toml"])
+    assert rendered["server"]["maxUploadSize"] == 200
+    assert rendered["server"]["fileWatcherType"] == "none"
+
+
+def test_config_change_rolls_the_pods(render):
+    def checksum(objects):
+        return named(objects, "Deployment", "-dashboard")["spec"]["template"]["metadata"][
+            "annotations"
+        ]["checksum/config"]
+
+    before = checksum(render("minimal"))
+    after = checksum(
+        render("minimal", {"dashboard": {"streamlitConfig": {"server": {"maxUploadSize": 9}}}})
+    )
+    assert before != after
+
+
+def test_streamlit_listens_on_loopback_behind_the_sidecar(render):
+    spec = named(render("gateway"), "Deployment", "-dashboard")["spec"]["template"]["spec"]
+    dashboard, proxy = spec["containers"]
+    assert "--server.address=127.0.0.1" in dashboard["args"]
+    assert "--upstream=http://127.0.0.1:8501" in proxy["args"]
+    service = named(render("gateway"), "Service", "-dashboard")
+    assert service["spec"]["ports"][0]["targetPort"] == "oauth2-proxy"
+
+
+# --- network policy, service account ----------------------------------------
+
+
+def test_network_policies_limit_ingress_and_egress(render):
+    objects = render("production")
+    policies = {
+        p["metadata"]["name"].rsplit("-", 1)[-1]: p["spec"]
+        for p in by_kind(objects, "NetworkPolicy")
+    }
+    assert set(policies) == {"dashboard", "api", "migrations"}
+    edge = policies["dashboard"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]
+    assert edge == {"kubernetes.io/metadata.name": "ingress-nginx"}
+    assert policies["dashboard"]["ingress"][0]["ports"] == [{"port": 4180, "protocol": "TCP"}]
+    api_from = policies["api"]["ingress"][0]["from"]
+    assert api_from[0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "dashboard"
+    for spec in policies.values():
+        assert set(spec["policyTypes"]) == {"Ingress", "Egress"}
+        database = [
+            rule for rule in spec["egress"] if rule.get("to") and "ipBlock" in rule["to"][0]
+        ]
+        assert database
+        assert database[0]["ports"] == [{"port": 5432, "protocol": "TCP"}]
+
+
+def test_service_account_token_is_never_mounted(render):
+    (account,) = by_kind(render("minimal"), "ServiceAccount")
+    assert account["automountServiceAccountToken"] is False
+
+
+# --- hooks -------------------------------------------------------------------
+
+
+def test_migrations_run_before_install_and_upgrade(render):
+    objects = render("minimal")
+    job = named(objects, "Job", "-migrate")
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
+    assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["seed"]
+    (secret,) = by_kind(objects, "Secret")
+    # The Secret the Job reads is created first.
+    assert int(secret["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(
+        job["metadata"]["annotations"]["helm.sh/hook-weight"]
+    )
+
+
+@pytest.mark.parametrize(("profile", "auth"), [("minimal", False), ("gateway", True)])
+def test_helm_test_runs_the_smoke_checks_through_the_services(render, profile: str, auth: bool):
+    objects = render(profile)
+    pod = next(
+        o for o in by_kind(objects, "Pod") if o["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    )
+    args = pod["spec"]["containers"][0]["args"]
+    assert args[:3] == ["python3", "-m", "app.ops.smoke"]
+    services = {
+        s["metadata"]["name"]: s["spec"]["ports"][0]["port"] for s in by_kind(objects, "Service")
+    }
+    urls = [a.split("=", 1)[1] for a in args if a.startswith(("--url=", "--api-url="))]
+    for url in urls:
+        host, port = re.match(r"http://([^:/]+):(\d+)", url).groups()
+        assert services[host] == int(port), url
+    assert ("--auth" in args) is auth
