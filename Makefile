@@ -57,7 +57,12 @@ clean: ## remove virtual environments, caches and the local SQLite data
 # --- containers: docker when its daemon answers, else podman -----------------
 CONTAINER_ENGINE ?= $(shell if docker info >/dev/null 2>&1; then echo docker; \
   elif command -v podman >/dev/null 2>&1; then echo podman; else echo docker; fi)
-IMAGE ?= localhost/streamlit-template:latest
+# Images are tagged with the commit they are built from (-dirty when the tree
+# has uncommitted changes: such an image is not reproducible).
+GIT_SHA := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+IMAGE_REPOSITORY ?= localhost/streamlit-template
+IMAGE_TAG ?= $(GIT_SHA)
+IMAGE ?= $(IMAGE_REPOSITORY):$(IMAGE_TAG)
 PYTHON_IMAGE ?=
 # Extra build options, e.g. sandboxed CI: --network host -v /etc/ssl/certs:/etc/ssl/certs:ro
 BUILD_FLAGS ?=
@@ -71,12 +76,31 @@ COMPOSE ?= podman-compose
 UP_FLAGS ?= --detach --build
 endif
 
-.PHONY: image up down logs secrets
+.PHONY: image push up down logs secrets deploy
 
 image: ## build the app image (IMAGE=..., PYTHON_IMAGE=... for another base)
 	$(CONTAINER_ENGINE) build $(if $(filter podman,$(CONTAINER_ENGINE)),--format docker) \
 	  $(if $(PYTHON_IMAGE),--build-arg PYTHON_IMAGE=$(PYTHON_IMAGE)) \
 	  $(BUILD_FLAGS) -t $(IMAGE) -f docker/Dockerfile .
+
+push: ## push IMAGE to its registry (IMAGE_REPOSITORY=ghcr.io/you/app)
+	@case "$(IMAGE_REPOSITORY)" in localhost/*) \
+	  echo "make push: IMAGE_REPOSITORY=$(IMAGE_REPOSITORY) is local; set it to your registry, e.g. ghcr.io/you/app"; exit 2;; esac
+	@case "$(IMAGE_TAG)" in *-dirty) \
+	  echo "make push: uncommitted changes ($(IMAGE_TAG)); commit first so the tag names what is inside"; exit 2;; esac
+	$(CONTAINER_ENGINE) push $(IMAGE)
+
+# --- Kubernetes: the chart in helm/streamlit-app -------------------------------
+RELEASE ?= streamlit-app
+NAMESPACE ?= streamlit-app
+VALUES ?=
+SMOKE_URL ?=
+DRY_RUN ?=
+
+deploy: $(VENV)/.dev ## helm upgrade --install the chart, then smoke it (VALUES=... IMAGE_REPOSITORY=... [SMOKE_URL=...] [DRY_RUN=1])
+	$(BIN)/python scripts/deploy.py --values "$(VALUES)" --release "$(RELEASE)" \
+	  --namespace "$(NAMESPACE)" --image-repository "$(IMAGE_REPOSITORY)" \
+	  --image-tag "$(IMAGE_TAG)" --smoke-url "$(SMOKE_URL)" $(if $(DRY_RUN),--dry-run)
 
 secrets: ## generate local secrets into secrets/ (kept if present)
 	scripts/make-secrets.sh

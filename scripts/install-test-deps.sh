@@ -20,7 +20,8 @@ export DEBIAN_FRONTEND=noninteractive
 # podman builds and runs docker/Dockerfile; runc because Debian's default crun
 # fails on hybrid cgroups in CI sandboxes; debootstrap makes the local base
 # image (scripts/build-base-image.sh), since CI cannot pull from a registry.
-container_packages=(podman runc debootstrap)
+# catatonit: the init of the pause container `podman kube play` builds for pods.
+container_packages=(podman runc debootstrap catatonit)
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${container_packages[@]}" >/dev/null
 
 # --- Go-built tools, pinned, into a cache outside the repo ---
@@ -32,7 +33,8 @@ mkdir -p "$tools_bin"
 # go_tool NAME MODULE VERSION PACKAGE [LDFLAGS]: build PACKAGE of MODULE@VERSION as tools_bin/NAME
 go_tool() {
   local name=$1 module=$2 version=$3 package=$4 ldflags=${5:-}
-  if "$tools_bin/$name" --version 2>/dev/null | grep -q "${version#v}"; then return; fi
+  if { "$tools_bin/$name" --version || "$tools_bin/$name" version; } 2>/dev/null |
+    grep -q "${version#v}"; then return; fi
   local build_dir
   build_dir=$(mktemp -d)
   (
@@ -51,3 +53,20 @@ go_tool() {
 OAUTH2_PROXY_VERSION=v7.6.0
 go_tool oauth2-proxy github.com/oauth2-proxy/oauth2-proxy/v7 "$OAUTH2_PROXY_VERSION" \
   github.com/oauth2-proxy/oauth2-proxy/v7 "-X main.VERSION=${OAUTH2_PROXY_VERSION}"
+
+# --- chart layer: tests/deploy ---
+# helm and kubectl for `make deploy`'s refusals and dry run (the chart tests
+# render with helm-python-sdk). Debian's kubectl only where none is installed.
+if ! command -v kubectl >/dev/null; then
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
+fi
+# The ldflags are Helm's own Makefile's: without the Kubernetes version of its
+# client-go (0.34 in v4.0.1) `helm template` assumes Kubernetes 1.20.
+HELM_VERSION=v4.0.1
+helm_pkg=helm.sh/helm/v4
+helm_ldflags="-X ${helm_pkg}/internal/version.version=${HELM_VERSION}"
+for var in pkg/chart/common.k8sVersion internal/version.kubeClientVersion \
+  pkg/chart/v2/lint/rules.k8sVersion; do
+  helm_ldflags+=" -X ${helm_pkg}/${var}Major=1 -X ${helm_pkg}/${var}Minor=34"
+done
+go_tool helm "${helm_pkg}/cmd/helm" "$HELM_VERSION" "${helm_pkg}/cmd/helm" "$helm_ldflags"

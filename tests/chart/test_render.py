@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from app.core.settings import load_settings
-from tests.chart.conftest import (
+from tests.support.chart import (
     CHART,
     PROFILES,
     by_kind,

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.chart.conftest import CHART, PROFILES, named
+from tests.support.chart import CHART, PROFILES, named
 from tests.support.tools import require_tool
 
 HINT = "make test installs it into .venv-scan (requirements/scan.txt)"

@@ -1,7 +1,8 @@
 """The chart as the Helm engine renders it (helm-python-sdk: Helm's own Go code).
 
-``render(profile, **overrides)`` renders one ``ci/*-values.yaml`` profile (or
-none) with the release name ``demo`` and returns the Kubernetes objects.
+``render(profile, values)`` renders one ``ci/*-values.yaml`` profile (or
+none) with extra values merged over it, as release ``demo``, and returns the
+Kubernetes objects. Shared by tests/chart and tests/deploy.
 """
 
 from __future__ import annotations

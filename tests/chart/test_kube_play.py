@@ -1,0 +1,148 @@
+"""The rendered dashboard and API pods run by `podman kube play` from the image under test.
+
+What the test changes in the rendered objects before playing, and why:
+- Secrets become ConfigMaps with the same keys (podman 4.3 crashes on
+  `secret` volumes); the files the containers see are the same.
+- Each container port gets a hostPort on 127.0.0.1, so the host can probe it.
+- The database URL names an SQLite file in the pod's data volume: no
+  PostgreSQL runs inside the pods' network here. The test seeds it with the
+  image's own `seed` command.
+podman does not run probes itself: the test calls every probe path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+import yaml
+
+from app.ops.stream_client import Session
+from tests.support.chart import named
+from tests.support.image import podman
+from tests.support.tools import free_port
+
+DATABASE_URL = "sqlite:////app/data/app.db"
+
+
+def _as_config_map(secret: dict) -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": secret["metadata"]["name"]},
+        "data": secret["stringData"],
+    }
+
+
+def _playable(objects: list[dict]) -> tuple[list[dict], dict[str, int]]:
+    """Deployments, ConfigMaps and the Secret as a ConfigMap; host ports by port name."""
+    played, host_ports = [], {}
+    for obj in objects:
+        if obj["kind"] == "Secret":
+            played.append(_as_config_map(obj))
+        elif obj["kind"] == "ConfigMap":
+            played.append(obj)
+        elif obj["kind"] == "Deployment":
+            deployment = copy.deepcopy(obj)
+            spec = deployment["spec"]["template"]["spec"]
+            for volume in spec["volumes"]:
+                if secret := volume.pop("secret", None):
+                    volume["configMap"] = {"name": secret["secretName"], "items": secret["items"]}
+            for container in spec["containers"]:
+                for port in container.get("ports", []):
+                    host_ports[port["name"]] = port["hostPort"] = free_port()
+                    port["hostIP"] = "127.0.0.1"
+            played.append(deployment)
+    return played, host_ports
+
+
+@pytest.fixture(scope="module")
+def played(render, app_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple]:
+    repository, tag = app_image.rsplit(":", 1)
+    objects = render(
+        "minimal",
+        {
+            "image": {"repository": repository, "tag": tag, "pullPolicy": "Never"},
+            "secrets": {"databaseUrl": DATABASE_URL},
+        },
+    )
+    manifests, host_ports = _playable(objects)
+    path = tmp_path_factory.mktemp("kube") / "play.yaml"
+    path.write_text(yaml.safe_dump_all(manifests))
+    result = podman("kube", "play", str(path), check=False, timeout=300)
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        yield objects, host_ports
+    finally:
+        podman("kube", "down", str(path), check=False, timeout=120)
+
+
+def _pod_container(objects: list[dict], component: str, container: str) -> str:
+    """podman's name for a container of a played Deployment: <deployment>-pod-<container>."""
+    return f"{named(objects, 'Deployment', f'-{component}')['metadata']['name']}-pod-{container}"
+
+
+def _wait(url: str, timeout: float = 90) -> int:
+    """The first 200 from `url`, or the last status seen (0: no answer) at the deadline."""
+    deadline = time.monotonic() + timeout
+    status = 0
+    while time.monotonic() < deadline:
+        with contextlib.suppress(requests.RequestException):
+            status = requests.get(url, timeout=3).status_code
+            if status == 200:
+                break
+        time.sleep(0.5)
+    return status
+
+
+@pytest.mark.parametrize("component", ["dashboard", "api"])
+def test_every_probe_answers(played, component: str):
+    objects, host_ports = played
+    spec = named(objects, "Deployment", f"-{component}")["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    names = {p["containerPort"]: p["name"] for p in container["ports"]}
+    for kind in ("startupProbe", "livenessProbe", "readinessProbe"):
+        probe = container[kind]["httpGet"]
+        port = probe["port"] if isinstance(probe["port"], str) else names[probe["port"]]
+        url = f"http://127.0.0.1:{host_ports[port]}{probe['path']}"
+        assert _wait(url) == 200, (kind, url, _logs(objects, component))
+
+
+def _logs(objects, component: str) -> str:
+    result = podman("logs", _pod_container(objects, component, component), check=False)
+    return (result.stdout + result.stderr)[-3000:]
+
+
+def test_pods_run_as_the_chart_says(played):
+    objects, _ = played
+    name = _pod_container(objects, "dashboard", "dashboard")
+    assert podman("exec", name, "id", "-u").stdout.strip() == "10001"
+    # Read-only root; the secret is a read-only file where the settings read it.
+    assert podman("exec", name, "touch", "/app/x", check=False).returncode != 0
+    url = podman("exec", name, "cat", "/run/secrets/app/APP_DATABASE_URL").stdout
+    assert url == DATABASE_URL
+    assert podman("exec", name, "touch", "/tmp/x", check=False).returncode == 0
+
+
+def test_dashboard_pod_serves_the_seeded_page(played):
+    objects, host_ports = played
+    name = _pod_container(objects, "dashboard", "dashboard")
+    seeded = podman(
+        "exec", name, "python3", "-m", "app.core", "seed", "--rows", "2000", timeout=300
+    )
+    assert seeded.returncode == 0
+
+    async def run():
+        async with Session(f"http://127.0.0.1:{host_ports['streamlit']}", timeout=60) as session:
+            return await session.run()
+
+    result = asyncio.run(run())
+    assert result.status == "FINISHED_SUCCESSFULLY", result
+    assert not result.exceptions, result.exceptions
+    revenue = next(t for t in result.texts if t.startswith("Revenue:"))
+    assert any(ch.isdigit() for ch in revenue), revenue
