@@ -83,8 +83,13 @@ def played(render, app_image: str, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 def _pod_container(objects: list[dict], component: str, container: str) -> str:
-    """podman's name for a container of a played Deployment: <deployment>-pod-<container>."""
-    return f"{named(objects, 'Deployment', f'-{component}')['metadata']['name']}-pod-{container}"
+    """podman's name for a container of a played Deployment (<deployment>-pod-N-<container>)."""
+    deployment = named(objects, "Deployment", f"-{component}")["metadata"]["name"]
+    names = podman("ps", "--format", "{{.Names}}").stdout.split()
+    (name,) = [
+        n for n in names if n.startswith(f"{deployment}-pod") and n.endswith(f"-{container}")
+    ]
+    return name
 
 
 def _wait(url: str, timeout: float = 90) -> int:

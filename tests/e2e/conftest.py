@@ -34,7 +34,7 @@ class Edge:
 
 
 @contextlib.contextmanager
-def _process(argv: list[str], log: Path, health: str) -> Iterator[subprocess.Popen]:
+def process(argv: list[str], log: Path, health: str) -> Iterator[subprocess.Popen]:
     with log.open("w") as out:
         process = subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
@@ -94,7 +94,7 @@ def edge(sqlite_env: dict, nginx_bin: str, tmp_path_factory) -> Iterator[Edge]:
         idp = stack.enter_context(run_server_in_thread(port=free_port()))
         issuer = f"http://127.0.0.1:{idp.server_port}"
         stack.enter_context(
-            _process(
+            process(
                 [
                     oauth2_proxy,
                     f"--config={ROOT / 'oauth2-proxy/oauth2-proxy.cfg'}",
@@ -123,7 +123,7 @@ def edge(sqlite_env: dict, nginx_bin: str, tmp_path_factory) -> Iterator[Edge]:
         )
         nginx_log = tmp / "nginx.log"
         stack.enter_context(
-            _process(
+            process(
                 [nginx_bin, "-p", str(tmp), "-c", str(config), "-e", "stderr", "-g", "daemon off;"],
                 nginx_log,
                 f"http://127.0.0.1:{nginx_port}/healthz",
@@ -134,10 +134,10 @@ def edge(sqlite_env: dict, nginx_bin: str, tmp_path_factory) -> Iterator[Edge]:
         )
 
 
-def sign_in(edge: Edge, email: str) -> requests.Session:
-    """Walk the real flow: nginx → oauth2-proxy → provider's login form → back to /."""
+def sign_in(url: str, email: str) -> requests.Session:
+    """Walk the real flow: (nginx →) oauth2-proxy → provider's login form → back to /."""
     session = requests.Session()
-    form = session.get(f"{edge.url}/", timeout=30)
+    form = session.get(f"{url}/", timeout=30)
     assert "<form" in form.text, f"no login form at {form.url}"
     landed = session.post(form.url, data={"sub": email}, timeout=30)
     assert landed.status_code == 200, landed.text[:300]

@@ -89,7 +89,7 @@ def test_security_headers_and_no_version(edge: Edge):
 
 
 def test_signed_in_the_page_and_websocket_show_the_user(edge: Edge):
-    session = sign_in(edge, EMAIL)
+    session = sign_in(edge.url, EMAIL)
     page = session.get(f"{edge.url}/", timeout=10)
     assert page.status_code == 200
     assert "<title>" in page.text
@@ -103,14 +103,14 @@ def test_a_forged_identity_header_never_reaches_the_app(edge: Edge):
     forged = {"X-Auth-Request-Email": "mallory@evil.example"}
     with pytest.raises(StreamlitError):
         _run_page(edge.url, forged)  # without a session: refused before the app
-    session = sign_in(edge, "bob@example.com")
+    session = sign_in(edge.url, "bob@example.com")
     texts = _run_page(edge.url, {**cookie_header(session), **forged})
     assert "Signed in as bob@example.com" in texts
     assert not any("mallory" in t for t in texts)
 
 
 def test_one_browser_stays_on_one_replica_and_fails_over(edge: Edge):
-    session = sign_in(edge, "carol@example.com")
+    session = sign_in(edge.url, "carol@example.com")
     headers = cookie_header(session)
     assert "route=" in headers["Cookie"]
     before = {address: _sessions_seen(r.url) for address, r in edge.replicas.items()}

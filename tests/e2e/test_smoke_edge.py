@@ -13,7 +13,7 @@ def test_the_edge_passes_without_a_session(edge: Edge):
 
 
 def test_the_edge_passes_the_websocket_check_with_a_session(edge: Edge):
-    cookie = cookie_header(sign_in(edge, "smoke@example.com"))["Cookie"]
+    cookie = cookie_header(sign_in(edge.url, "smoke@example.com"))["Cookie"]
     result = smoke("--url", edge.url, "--auth", "--cookie", cookie, "--deadline", "30")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "PASS websocket-run" in result.stdout

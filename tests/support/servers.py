@@ -44,13 +44,13 @@ def wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 6
 
 @contextlib.contextmanager
 def _serve(
-    argv: list[str], env: Mapping[str, str], health: str, url: str, log: Path
+    argv: list[str], env: Mapping[str, str], health: str, url: str, log: Path, cwd: Path = ROOT
 ) -> Iterator[Server]:
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     with log.open("w") as out:
         process = subprocess.Popen(
             argv,
-            cwd=ROOT,
+            cwd=cwd,
             env=full_env,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -70,9 +70,16 @@ def _serve(
 
 
 def dashboard(
-    env: Mapping[str, str], log: Path, port: int | None = None, extra_args: tuple[str, ...] = ()
+    env: Mapping[str, str],
+    log: Path,
+    port: int | None = None,
+    extra_args: tuple[str, ...] = (),
+    cwd: Path = ROOT,
 ) -> contextlib.AbstractContextManager[Server]:
-    """`streamlit run` of the dashboard with the repo's .streamlit/config.toml."""
+    """`streamlit run` of the dashboard with `cwd`'s .streamlit/config.toml (the repo's).
+
+    Another `cwd` must hold the app as app/ (a link to the repo's will do).
+    """
     port = port or free_port()
     argv = [
         str(BIN / "streamlit"),
@@ -82,7 +89,7 @@ def dashboard(
         str(port),
         *extra_args,
     ]
-    return _serve(argv, env, "/_stcore/health", f"http://127.0.0.1:{port}", log)
+    return _serve(argv, env, "/_stcore/health", f"http://127.0.0.1:{port}", log, cwd)
 
 
 def api(
