@@ -118,3 +118,10 @@ logs: ## follow the stack's logs
 smoke: $(VENV)/.app ## smoke-check a running deployment: make smoke URL=https://host [SMOKE_ARGS="--auth"]
 	@test -n "$(URL)" || { echo "make smoke: set URL, e.g. make smoke URL=http://127.0.0.1:8501 SMOKE_ARGS='--api-url http://127.0.0.1:8000'"; exit 2; }
 	$(BIN)/python -m app.ops.smoke --url "$(URL)" $(SMOKE_ARGS)
+
+# --- generation: a new project from this checkout (template/, docs/template.md)
+OUT ?= ..
+.PHONY: generate
+
+generate: $(VENV)/.dev ## new project from this template, asks the questions: make generate [OUT=..]
+	$(BIN)/cookiecutter --directory template --output-dir "$(OUT)" "$(CURDIR)"
