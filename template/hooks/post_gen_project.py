@@ -120,16 +120,22 @@ def switch_auth_off() -> None:
         profile.write_text(text)
 
 
-def write_readme() -> None:
+def record_source() -> str:
+    """Add where the project came from to the answers file (what an update regenerates from)."""
+    commit = subprocess.run(
+        ["git", "-C", str(SOURCE), "rev-parse", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    path = TARGET / ".template-answers.json"
+    recorded = json.loads(path.read_text())
+    recorded.update(template=ANSWERS["_template"], template_commit=commit)
+    path.write_text(json.dumps(recorded, indent=2) + "\n")
+    return commit[:12]
+
+
+def write_readme(commit: str) -> None:
     """The generated README: its own title, where it came from, minus the generator's section."""
     readme = TARGET / "README.md"
     drop_section(readme, "## Using the template", "## ")
-    commit = subprocess.run(
-        ["git", "-C", str(SOURCE), "rev-parse", "--short=12", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout.strip()
     body = readme.read_text().split("\n", 1)[1]  # without the template's title
     header = (
         f"# {ANSWERS['project_name']}\n\n"
@@ -184,7 +190,7 @@ copy_tree()
 if ANSWERS["auth"] == "off":
     switch_auth_off()
 drop_section(TARGET / "Makefile", "# --- generation", "# --- ")
-write_readme()
+write_readme(record_source())
 tidy()
 allow_lengthened_lines()
 init_git()
