@@ -41,6 +41,8 @@ ANSWERS = {
         "auth": "off",
     },
 }
+# Both documented forms: a local checkout (its working tree) and a git URL (a clone of HEAD).
+SOURCES = {"on": str(ROOT), "off": f"git+file://{ROOT}"}
 SUBSETS = {
     "on": ["tests/unit", "tests/integration/test_make_run.py"],
     "off": ["tests/unit/test_api.py", "tests/unit/test_settings.py", "tests/chart/test_render.py"],
@@ -52,13 +54,13 @@ LEFTOVERS = re.compile(
 )
 
 
-def cookiecutter(out: Path, *answers: str) -> subprocess.CompletedProcess[str]:
+def cookiecutter(out: Path, source: str, *answers: str) -> subprocess.CompletedProcess[str]:
     # A config of its own: clones and replays stay out of the user's home.
     config = out / "cookiecutter.yaml"
     config.write_text(f"cookiecutters_dir: {out / 'clones'}\nreplay_dir: {out / 'replay'}\n")
     command = [sys.executable, "-m", "cookiecutter", "--no-input", "--config-file", str(config)]
     return subprocess.run(
-        [*command, "--directory", "template", "--output-dir", str(out), str(ROOT), *answers],
+        [*command, "--directory", "template", "--output-dir", str(out), source, *answers],
         capture_output=True,
         text=True,
         timeout=300,
@@ -89,7 +91,7 @@ def generated(tmp_path_factory) -> dict[str, Path]:
     projects = {}
     for auth, answers in ANSWERS.items():
         out = tmp_path_factory.mktemp(f"generated-{auth}")
-        result = cookiecutter(out, *(f"{k}={v}" for k, v in answers.items()))
+        result = cookiecutter(out, SOURCES[auth], *(f"{k}={v}" for k, v in answers.items()))
         assert result.returncode == 0, result.stdout + result.stderr
         (projects[auth],) = [p for p in out.iterdir() if (p / "pyproject.toml").is_file()]
     projects["source unchanged"] = source_state() == before
@@ -118,7 +120,7 @@ def test_generation_leaves_the_source_tree_unchanged(generated):
 
 
 def test_no_reference_name_is_left(project):
-    _, path = project
+    answers, path = project
     found = []
     for file in sorted(path.rglob("*")):
         if ".git" in file.relative_to(path).parts or not file.is_file():
@@ -132,7 +134,7 @@ def test_no_reference_name_is_left(project):
             for n, line in enumerate(lines, 1)
             # The source is named on purpose (README header, answers file); CI's checkout
             # directory may well be called streamlit-template.
-            if LEFTOVERS.search(line.replace(str(ROOT), "<source>"))
+            if LEFTOVERS.search(line.replace(SOURCES[answers["auth"]], "<source>"))
         ]
     assert not found, "\n".join(found)
     assert not (path / "app").exists()
@@ -157,7 +159,7 @@ def test_answers_are_applied(project):
     assert recorded == {
         **answers,
         "project_slug": slug,
-        "template": str(ROOT),
+        "template": SOURCES[answers["auth"]],
         "template_commit": head,
     }
     chart = path / "helm" / slug
@@ -205,7 +207,7 @@ def test_generated_project_passes_its_own_tests(project):
     ],
 )
 def test_bad_answers_are_refused_readably(tmp_path: Path, answer: str, message: str):
-    result = cookiecutter(tmp_path, "project_name=Refused", answer)
+    result = cookiecutter(tmp_path, str(ROOT), "project_name=Refused", answer)
     assert result.returncode != 0
     assert any(line.startswith(message) for line in result.stderr.splitlines()), result.stderr
     # Cookiecutter logs its own traceback for any failed hook; the hook itself must not crash.
