@@ -136,7 +136,7 @@ def write_readme(commit: str) -> None:
     """The generated README: its own title, where it came from, minus the generator's section."""
     readme = TARGET / "README.md"
     drop_section(readme, "## Using the template", "## ")
-    body = readme.read_text().split("\n", 1)[1]  # without the template's title
+    body = re.sub(r"\A# .*\n", "", readme.read_text())  # without the template's title
     header = (
         f"# {ANSWERS['project_name']}\n\n"
         f"> Generated from the Streamlit production template ({ANSWERS['_template']}"

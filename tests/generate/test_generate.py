@@ -142,6 +142,22 @@ def test_no_reference_name_is_left(project):
     assert not (path / "tests/generate").exists()
 
 
+def test_the_scan_finds_the_names_in_the_source():
+    """Each reference name is found where the source has it, or the scan could find nothing."""
+    samples = {
+        "pyproject.toml": "streamlit-template",
+        "docker/Dockerfile": "COPY app/",
+        "Makefile": "app.ops",
+        "bench/load.py": "from app",
+        "helm/streamlit-app/values.yaml": "streamlit.example.com",
+    }
+    for name, sample in samples.items():
+        if (ROOT / name).is_file():
+            lines = [line for line in (ROOT / name).read_text().splitlines() if sample in line]
+            assert lines, (name, sample)
+            assert all(LEFTOVERS.search(line) for line in lines), (name, sample)
+
+
 def test_answers_are_applied(project):
     answers, path = project
     package, slug = answers["package_name"], path.name
