@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.tools import ROOT
+from tests.support.tools import ROOT, require_tool
 
 BIN = Path(sys.executable).parent
 ANSWERS = {
@@ -188,9 +188,17 @@ def test_answers_are_applied(project):
 
 
 def test_generated_project_is_lint_clean(project):
+    """What its `make lint` runs: ruff on Python, shellcheck on the renamed shell scripts."""
     _, path = project
-    for command in (["check", "--no-cache", "."], ["format", "--no-cache", "--check", "."]):
-        result = run_in(path, BIN / "ruff", *command)
+    shellcheck = require_tool("shellcheck", "make test installs it into .venv-scan")
+    scripts = run_in(path, "git", "ls-files", "*.sh").stdout.split()
+    assert "scripts/run-local.sh" in scripts
+    for command in (
+        [BIN / "ruff", "check", "--no-cache", "."],
+        [BIN / "ruff", "format", "--no-cache", "--check", "."],
+        [shellcheck, ".ci/run", *scripts],
+    ):
+        result = run_in(path, *command)
         assert result.returncode == 0, result.stdout + result.stderr
 
 
