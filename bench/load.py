@@ -29,12 +29,21 @@ def _revenue(run: RunResult) -> str:
     return next((text for text in run.texts if text.startswith("Revenue:")), "")
 
 
+# Slider ends are drawn from this many evenly spaced positions, as users drag
+# to the ticks they see: with the region subsets that makes a few thousand
+# distinct filters, so a cache sees both hits and misses, as in real traffic.
+SLIDER_STOPS = 13
+
+
 def _next_change(session: Session, rng: random.Random) -> tuple[str, object]:
-    """A random slider range inside its bounds, or a random subset of regions."""
+    """A slider range between two of its stops, or a random subset of regions."""
     slider = session.widgets["Order dates"].proto
     if rng.random() < 0.7 or "Regions" not in session.widgets:
-        low, high = sorted(rng.uniform(slider.min, slider.max) for _ in range(2))
-        return "Order dates", [low, high]
+        stops = [
+            slider.min + (slider.max - slider.min) * n / (SLIDER_STOPS - 1)
+            for n in range(SLIDER_STOPS)
+        ]
+        return "Order dates", sorted(rng.sample(stops, 2))
     options = list(session.widgets["Regions"].proto.options)
     return "Regions", rng.sample(options, rng.randint(1, len(options)))
 

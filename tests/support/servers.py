@@ -75,8 +75,9 @@ def dashboard(
     port: int | None = None,
     extra_args: tuple[str, ...] = (),
     cwd: Path = ROOT,
+    script: str = "app/dashboard/streamlit_app.py",
 ) -> contextlib.AbstractContextManager[Server]:
-    """`streamlit run` of the dashboard with `cwd`'s .streamlit/config.toml (the repo's).
+    """`streamlit run` of the dashboard (or another `script`) with `cwd`'s .streamlit/config.toml.
 
     Another `cwd` must hold the app as app/ (a link to the repo's will do).
     """
@@ -84,7 +85,7 @@ def dashboard(
     argv = [
         str(BIN / "streamlit"),
         "run",
-        "app/dashboard/streamlit_app.py",
+        script,
         "--server.port",
         str(port),
         *extra_args,

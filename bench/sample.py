@@ -1,0 +1,157 @@
+"""Samplers that run beside the load: PostgreSQL connections, server RSS and CPU, metrics.
+
+One thread samples every `interval` seconds, at most `limit` times, so a
+forgotten sampler cannot run forever. PostgreSQL is read with one
+autocommit connection named ``bench-sampler`` (excluded from the counts).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+import sqlalchemy as sa
+
+TICKS = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+SAMPLER_NAME = "bench-sampler"
+
+CONNECTIONS = sa.text(
+    "SELECT application_name, count(*) FROM pg_stat_activity"
+    " WHERE datname = :db AND application_name <> :me GROUP BY application_name"
+)
+# pg_stat_statements would count statements but needs shared_preload_libraries
+# (a server restart); transactions per database need no configuration.
+TRANSACTIONS = sa.text(
+    "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = :db"
+)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (/proc/PID/stat fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of a process (/proc/PID/statm, second field, in pages)."""
+    return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
+
+
+def streamlit_metrics(base_url: str) -> dict[str, float]:
+    """Streamlit's /_stcore/metrics (OpenMetrics text), summed per metric name."""
+    response = requests.get(f"{base_url}/_stcore/metrics", timeout=10)
+    response.raise_for_status()
+    totals: dict[str, float] = defaultdict(float)
+    for line in response.text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            totals[name.split("{", 1)[0]] += float(value)
+    return dict(totals)
+
+
+@dataclass
+class Samples:
+    """What the sampler saw: connections per application_name per sample, RSS, CPU."""
+
+    connections: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    rss: list[int] = field(default_factory=list)
+    count: int = 0
+    cpu_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    transactions: int | None = None
+
+    def peak(self, application_name: str) -> int:
+        return max(self.connections.get(application_name, [0]), default=0)
+
+    def mean(self, application_name: str) -> float:
+        values = self.connections.get(application_name, [])
+        # Samples where the service had no connection at all count as zero.
+        return sum(values) / self.count if self.count else 0.0
+
+    @property
+    def cpu_percent(self) -> float:
+        """Mean CPU use of the server over the sampling, in % of one core."""
+        return 100 * self.cpu_seconds / self.wall_seconds if self.wall_seconds else 0.0
+
+
+class Sampler:
+    """``with Sampler(pid, pg_url, db) as s: ...`` then ``s.samples``; PostgreSQL optional."""
+
+    def __init__(
+        self,
+        pid: int,
+        admin_url: str | None = None,
+        database: str | None = None,
+        interval: float = 0.1,
+        limit: int = 20_000,
+    ):
+        self.pid, self.database, self.interval, self.limit = pid, database, interval, limit
+        self.samples = Samples()
+        self._engine = (
+            sa.create_engine(
+                admin_url,
+                poolclass=sa.NullPool,
+                isolation_level="AUTOCOMMIT",
+                connect_args={"application_name": SAMPLER_NAME},
+            )
+            if admin_url
+            else None
+        )
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="bench-sampler", daemon=True)
+
+    def __enter__(self) -> Sampler:
+        self._started = (time.monotonic(), cpu_seconds(self.pid))
+        self._transactions = self._read_transactions()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(10)
+        self.samples.wall_seconds = time.monotonic() - self._started[0]
+        self.samples.cpu_seconds = cpu_seconds(self.pid) - self._started[1]
+
+    def count_transactions(self) -> None:
+        """Transactions in the database since the start; call after the server stopped.
+
+        Backends report their counts when they go idle or exit, so the final
+        figure is only complete once the server's connections are closed.
+        """
+        if self._engine is not None:
+            time.sleep(1.0)  # the statistics collector flushes at most once a second
+            self.samples.transactions = self._read_transactions() - self._transactions
+            self._engine.dispose()
+
+    def _read_transactions(self) -> int:
+        if self._engine is None:
+            return 0
+        with self._engine.connect() as conn:
+            return conn.scalar(TRANSACTIONS, {"db": self.database}) or 0
+
+    def _loop(self) -> None:
+        conn = self._engine.connect() if self._engine is not None else None
+        try:
+            while self.samples.count < self.limit and not self._stop.wait(self.interval):
+                self._sample(conn)
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def _sample(self, conn: sa.Connection | None) -> None:
+        try:
+            self.samples.rss.append(rss_bytes(self.pid))
+        except FileNotFoundError:  # the server exited: nothing left to sample
+            self._stop.set()
+            return
+        if conn is not None:
+            seen = dict(conn.execute(CONNECTIONS, {"db": self.database, "me": SAMPLER_NAME}).all())
+            for name, count in seen.items():
+                self.samples.connections[name].append(count)
+        self.samples.count += 1
