@@ -27,6 +27,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 import streamlit
+from sqlalchemy.engine import make_url
 
 from app.core.settings import load_settings
 from bench.load import errors_by_kind, load
@@ -74,37 +75,44 @@ def measure(
     label: str,
     app: str,
     sessions: int,
-    args: argparse.Namespace,
+    reruns: int,
+    seconds: float,
     env: dict[str, str],
-    pg: PostgresServer,
     work: Path,
+    pg: PostgresServer | None = None,
     extra: tuple[str, ...] = (),
 ) -> RunStats:
-    """Start one dashboard, load it with `sessions` tabs beside the samplers, stop it."""
+    """Start one dashboard, load it with `sessions` tabs beside the samplers, stop it.
+
+    With `pg`, the database is `env`'s APP_DATABASE_URL on that server.
+    """
     log = work / f"{app}-{sessions}-{label.replace(' ', '_')}.log"
+    database = make_url(env["APP_DATABASE_URL"]).database
     with dashboard(env, log, extra_args=extra, script=APPS[app]) as server:
-        sampler = Sampler(server.process.pid, pg.url(), DATABASE)
+        sampler = Sampler(server.process.pid, pg and pg.url(), database)
         with sampler:
-            results = asyncio.run(load(server.url, sessions, args.reruns, seconds=args.seconds))
+            results = asyncio.run(load(server.url, sessions, reruns, seconds=seconds))
         metrics = streamlit_metrics(server.url)
     sampler.count_transactions()
     samples = sampler.samples
     stats = RunStats(
         app=app,
         sessions=sessions,
-        reruns_planned=sessions * args.reruns,
+        reruns_planned=sessions * reruns,
         latencies=[x for result in results for x in result.latencies],
         errors=errors_by_kind(results),
         pool_bound=load_settings(env).pool_bound,
-        pg_peak=samples.peak("dashboard"),
-        pg_mean=samples.mean("dashboard"),
-        api_peak=samples.peak("api"),
+        pg_peak=pg and samples.peak("dashboard"),
+        pg_mean=pg and samples.mean("dashboard"),
+        api_peak=pg and samples.peak("api"),
         transactions=samples.transactions,
         rss_peak=max(samples.rss, default=0),
-        cpu_percent=samples.cpu_percent,
+        cpu_seconds=samples.cpu_seconds,
+        seconds=samples.wall_seconds,
         samples=samples.count,
         metrics=metrics,
         label=label,
+        revenue_varied=sum(len(set(result.revenues)) > 1 for result in results),
     )
     print(
         f"{label}: {sessions} sessions, {stats.reruns}/{stats.reruns_planned} reruns,"
@@ -126,8 +134,10 @@ def combined(rounds: list[RunStats]) -> RunStats:
         pg_mean=statistics.fmean(run.pg_mean for run in rounds),
         api_peak=max(run.api_peak for run in rounds),
         rss_peak=max(run.rss_peak for run in rounds),
-        cpu_percent=statistics.fmean(run.cpu_percent for run in rounds),
+        cpu_seconds=sum(run.cpu_seconds for run in rounds),
+        seconds=sum(run.seconds for run in rounds),
         samples=sum(run.samples for run in rounds),
+        revenue_varied=sum(run.revenue_varied for run in rounds),
     )
 
 
@@ -169,6 +179,12 @@ NOTES = [
     " on every rerun and never disposed, nothing cached, the API called on every rerun."
     " floor: bench/apps/floor.py, the same page over orders read once per process, each"
     " distinct filter's answers computed once and kept: no I/O, a free and unbounded cache.",
+    "st cache KB and cache hits: `cache_memory_bytes` and `cache_lookups_total` (hit and"
+    " miss of `st.cache_data`) from Streamlit's `/_stcore/metrics` at the end of the run"
+    " (the reference is the only app with Streamlit caches). Revenue varied: sessions"
+    " whose Revenue figure changed as they moved the"
+    " filters (a check that the page really computed). The floor's one connection is its"
+    " one read of the orders at the first run.",
     "The load draws slider ends from 13 stops and any subset of regions, so the"
     " reference app's caches see both hits and misses.",
 ]
@@ -198,16 +214,17 @@ def main() -> None:
         with api(env, work / "api.log") as api_server:
             env = {**env, "APP_API_URL": api_server.url}
             facts = machine_facts(args, pg, api_server)
-            runs = [measure(app, app, n, args, env, pg, work) for n in sessions for app in APPS]
+            load_args = (args.reruns, args.seconds, env, work, pg)
+            runs = [measure(app, app, n, *load_args) for n in sessions for app in APPS]
             # Rounds interleave the option sets so drift over the run hits each alike.
             rounds = [
                 [
-                    measure(label, "reference", profile.option_sessions, args, env, pg, work, extra)
+                    measure(label, "reference", profile.option_sessions, *load_args, extra)
                     for label, extra in list(OPTIONS.items())[: profile.option_sets]
                 ]
                 for _ in range(args.option_rounds)
             ]
-            options = [combined(list(runs)) for runs in zip(*rounds, strict=True)]
+            options = [combined(list(same)) for same in zip(*rounds, strict=True)]
         args.out.parent.mkdir(parents=True, exist_ok=True)
         compare_at = profile.compare_at if profile.compare_at in sessions else max(sessions)
         write(args.out, runs, options, facts, NOTES, compare_at)

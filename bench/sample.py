@@ -8,6 +8,7 @@ autocommit connection named ``bench-sampler`` (excluded from the counts).
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections import defaultdict
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 SAMPLER_NAME = "bench-sampler"
+LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 CONNECTIONS = sa.text(
     "SELECT application_name, count(*) FROM pg_stat_activity"
@@ -43,16 +45,17 @@ def rss_bytes(pid: int) -> int:
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
 
 
-def streamlit_metrics(base_url: str) -> dict[str, float]:
-    """Streamlit's /_stcore/metrics (OpenMetrics text), summed per metric name."""
+def streamlit_metrics(base_url: str) -> list[tuple[str, dict[str, str], float]]:
+    """Streamlit's /_stcore/metrics (OpenMetrics text) as (name, labels, value) samples."""
     response = requests.get(f"{base_url}/_stcore/metrics", timeout=10)
     response.raise_for_status()
-    totals: dict[str, float] = defaultdict(float)
+    metrics = []
     for line in response.text.splitlines():
         if line and not line.startswith("#"):
-            name, value = line.rsplit(" ", 1)
-            totals[name.split("{", 1)[0]] += float(value)
-    return dict(totals)
+            series, value = line.rsplit(" ", 1)
+            name, _, labels = series.partition("{")
+            metrics.append((name, dict(LABEL.findall(labels)), float(value)))
+    return metrics
 
 
 @dataclass
@@ -73,11 +76,6 @@ class Samples:
         values = self.connections.get(application_name, [])
         # Samples where the service had no connection at all count as zero.
         return sum(values) / self.count if self.count else 0.0
-
-    @property
-    def cpu_percent(self) -> float:
-        """Mean CPU use of the server over the sampling, in % of one core."""
-        return 100 * self.cpu_seconds / self.wall_seconds if self.wall_seconds else 0.0
 
 
 class Sampler:
