@@ -104,6 +104,7 @@ def measure(
         pool_bound=load_settings(env).pool_bound,
         pg_peak=pg and samples.peak("dashboard"),
         pg_mean=pg and samples.mean("dashboard"),
+        socket_peak=pg and max(samples.sockets, default=0),
         api_peak=pg and samples.peak("api"),
         transactions=samples.transactions,
         rss_peak=max(samples.rss, default=0),
@@ -132,6 +133,7 @@ def combined(rounds: list[RunStats]) -> RunStats:
         errors=sum((run.errors for run in rounds), Counter()),
         pg_peak=max(run.pg_peak for run in rounds),
         pg_mean=statistics.fmean(run.pg_mean for run in rounds),
+        socket_peak=max(run.socket_peak for run in rounds),
         api_peak=max(run.api_peak for run in rounds),
         rss_peak=max(run.rss_peak for run in rounds),
         cpu_seconds=sum(run.cpu_seconds for run in rounds),
@@ -167,7 +169,9 @@ NOTES = [
     " load generator (bench/load.py) over Streamlit's WebSocket protocol.",
     "PG peak/mean: connections of the dashboard process in `pg_stat_activity`"
     " (application_name `dashboard`), sampled every 100 ms; bound = APP_DB_POOL_SIZE +"
-    " APP_DB_MAX_OVERFLOW. API PG peak: the API's connections in the same samples.",
+    " APP_DB_MAX_OVERFLOW. Sockets peak: the dashboard process's established TCP"
+    " connections to PostgreSQL (/proc/PID/fd and /proc/net/tcp) at the same instants, the"
+    " client's own count. API PG peak: the API's connections in the same samples.",
     "Transactions: `xact_commit + xact_rollback` of the benchmark database in"
     " `pg_stat_database` over the run, dashboard and API together (pg_stat_statements"
     " would count statements but needs `shared_preload_libraries`, a server restart).",

@@ -7,6 +7,7 @@ autocommit connection named ``bench-sampler`` (excluded from the counts).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -17,10 +18,12 @@ from pathlib import Path
 
 import requests
 import sqlalchemy as sa
+from sqlalchemy.engine import make_url
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 SAMPLER_NAME = "bench-sampler"
+ESTABLISHED = "01"  # TCP state in /proc/net/tcp
 LABEL = re.compile(r'(\w+)="([^"]*)"')
 
 CONNECTIONS = sa.text(
@@ -45,6 +48,27 @@ def rss_bytes(pid: int) -> int:
     return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE
 
 
+def tcp_connections(pid: int, port: int) -> int:
+    """Established TCP connections of a process to `port`: its sockets in /proc/net/tcp{,6}.
+
+    The client's own count: unlike pg_stat_activity it drops the moment a
+    connection is closed, not when the server's backend has finished exiting.
+    """
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):  # an fd closed while we looked
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    count = 0
+    for table in ("tcp", "tcp6"):
+        for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()  # sl, local, remote, state, ..., inode (10th)
+            remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+            count += fields[3] == ESTABLISHED and remote_port == port and fields[9] in inodes
+    return count
+
+
 def streamlit_metrics(base_url: str) -> list[tuple[str, dict[str, str], float]]:
     """Streamlit's /_stcore/metrics (OpenMetrics text) as (name, labels, value) samples."""
     response = requests.get(f"{base_url}/_stcore/metrics", timeout=10)
@@ -60,10 +84,11 @@ def streamlit_metrics(base_url: str) -> list[tuple[str, dict[str, str], float]]:
 
 @dataclass
 class Samples:
-    """What the sampler saw: connections per application_name per sample, RSS, CPU."""
+    """What the sampler saw: connections per application_name per sample, sockets, RSS, CPU."""
 
     connections: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     rss: list[int] = field(default_factory=list)
+    sockets: list[int] = field(default_factory=list)  # the server's connections to PostgreSQL
     count: int = 0
     cpu_seconds: float = 0.0
     wall_seconds: float = 0.0
@@ -91,6 +116,7 @@ class Sampler:
     ):
         self.pid, self.database, self.interval, self.limit = pid, database, interval, limit
         self.samples = Samples()
+        self._port = make_url(admin_url).port if admin_url else None
         self._engine = (
             sa.create_engine(
                 admin_url,
@@ -149,6 +175,7 @@ class Sampler:
             self._stop.set()
             return
         if conn is not None:
+            self.samples.sockets.append(tcp_connections(self.pid, self._port))
             seen = dict(conn.execute(CONNECTIONS, {"db": self.database, "me": SAMPLER_NAME}).all())
             for name, count in seen.items():
                 self.samples.connections[name].append(count)

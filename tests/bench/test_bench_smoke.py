@@ -1,52 +1,84 @@
-"""A handful of simulated tabs against the real dashboard, on SQLite and on PostgreSQL.
+"""A handful of simulated tabs against the three benchmark apps, through the sweep's own code.
 
-Asserts behaviour only (every tab finished its reruns, Revenue followed the
-slider, PostgreSQL connections stayed within the pool bound), never timings.
+`bench.run.measure` starts each app, runs the load beside the samplers and
+stops it, as `make bench` does: the reference, naive and floor apps on
+PostgreSQL, the reference on SQLite. Asserts behaviour only (every tab
+finished its reruns, Revenue followed the filters, the connection peak stayed
+within the pool bound, the samplers sampled), never timings.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from pathlib import Path
 
-from app.core.settings import load_settings
-from bench.load import errors_by_kind, load
+import pytest
+
+from bench.report import APPS, RunStats, write
+from bench.run import measure
 from tests.conftest import seeded_env
-from tests.support.servers import dashboard
+from tests.support.postgres import PostgresServer
 
-SESSIONS, RERUNS, ROWS = 5, 3, 5_000
-
-
-def _check(results) -> None:
-    assert errors_by_kind(results) == {}
-    for result in results:
-        assert len(result.latencies) == RERUNS
-        assert len(set(result.revenues)) > 1, result.revenues
+SESSIONS, RERUNS, ROWS, SECONDS = 4, 3, 5_000, 60
 
 
-def test_sessions_complete_on_sqlite(sqlite_env: dict[str, str], tmp_path: Path):
-    with dashboard(sqlite_env, tmp_path / "dashboard.log") as server:
-        _check(asyncio.run(load(server.url, SESSIONS, RERUNS, seconds=45)))
+@pytest.fixture(scope="module")
+def pg_runs(
+    postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, RunStats]:
+    """One small load against each app on a seeded PostgreSQL database."""
+    env = seeded_env(postgres.create_database("bench_smoke"), ROWS)
+    work = tmp_path_factory.mktemp("bench")
+    return {app: measure(app, app, SESSIONS, RERUNS, SECONDS, env, work, postgres) for app in APPS}
 
 
-def test_sessions_complete_on_postgres_within_pool_bound(postgres, tmp_path: Path):
-    postgres.create_database("bench_smoke")
-    env = seeded_env(postgres.url("bench_smoke"), ROWS)
-    bound = load_settings(env).pool_bound
-    peak, done = [0], threading.Event()
+def _check_completed(run: RunStats) -> None:
+    assert run.errors == {}, run.errors
+    assert run.reruns == run.reruns_planned == SESSIONS * RERUNS
+    assert run.revenue_varied == SESSIONS  # every tab saw Revenue change with its filters
+    # The samplers ran beside the load.
+    assert run.samples > 0
+    assert run.rss_peak > 0
+    assert run.cpu_seconds > 0
+    assert run.metrics  # /_stcore/metrics was read
 
-    def sample() -> None:
-        while not done.wait(0.1):
-            peak[0] = max(peak[0], postgres.connections("dashboard"))
 
-    with dashboard(env, tmp_path / "dashboard.log") as server:
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        try:
-            results = asyncio.run(load(server.url, SESSIONS, RERUNS, seconds=45))
-        finally:
-            done.set()
-            sampler.join(5)
-    _check(results)
-    assert 0 < peak[0] <= bound, (peak[0], bound)
+def test_reference_completes_on_sqlite(sqlite_env: dict[str, str], tmp_path: Path):
+    run = measure("reference", "reference", SESSIONS, RERUNS, SECONDS, sqlite_env, tmp_path)
+    _check_completed(run)
+    assert run.pg_peak is None
+    assert run.transactions is None
+    assert run.cache_hits != "-"  # the reference's st.cache_data lookups were counted
+
+
+@pytest.mark.parametrize("app", APPS)
+def test_every_app_completes_on_postgres(pg_runs: dict[str, RunStats], app: str):
+    _check_completed(pg_runs[app])
+
+
+def test_reference_stays_within_its_pool_bound(pg_runs: dict[str, RunStats]):
+    run = pg_runs["reference"]
+    assert 0 < run.socket_peak <= run.pool_bound, (run.socket_peak, run.pool_bound)
+    assert 0 < run.pg_peak <= run.pool_bound, (run.pg_peak, run.pool_bound)
+
+
+def test_naive_queries_on_every_rerun_and_floor_never(pg_runs: dict[str, RunStats]):
+    # Transactions counted by PostgreSQL itself for the benchmark database.
+    assert pg_runs["naive"].transactions >= pg_runs["naive"].reruns
+    assert pg_runs["naive"].pg_peak > 0
+    assert pg_runs["floor"].transactions < SESSIONS  # its one read of the orders, no more
+
+
+def test_report_has_a_row_per_run_and_a_plot(pg_runs: dict[str, RunStats], tmp_path: Path):
+    runs = list(pg_runs.values())
+    path = tmp_path / "benchmark.md"
+    write(path, runs, [pg_runs["reference"]], {"Date": "today"}, ["a note"], SESSIONS)
+    text = path.read_text()
+    for run in runs:
+        row = next(line for line in text.splitlines() if line.startswith(f"| {run.app} | "))
+        assert f"| {SESSIONS} | {run.reruns} / {run.reruns_planned} |" in row
+        assert f"| {run.percentile(95):.3f} |" in row
+        assert f"| {run.pg_peak} ({run.pg_mean:.1f}) / {run.pool_bound} |" in row
+    reference = pg_runs["reference"]
+    # The pool-bound target, from the run's figures.
+    assert f"peak {reference.pg_peak} in pg_stat_activity, {reference.socket_peak} open" in text
+    assert path.with_suffix(".png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

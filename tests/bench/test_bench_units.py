@@ -1,0 +1,52 @@
+"""The benchmark's own arithmetic and samplers, without servers."""
+
+from __future__ import annotations
+
+import os
+import random
+from collections import Counter
+from types import SimpleNamespace
+
+from bench.load import SLIDER_STOPS, _next_change
+from bench.report import RunStats, options_verdict
+from bench.sample import cpu_seconds, rss_bytes
+
+
+def _run(label: str, latencies: list[float], errors: Counter | None = None) -> RunStats:
+    return RunStats(label, 10, 10, latencies, errors or Counter(), 10, label=label)
+
+
+def test_percentile_is_nearest_rank():
+    run = _run("a", [float(n) for n in range(1, 101)])
+    assert (run.percentile(50), run.percentile(95), run.percentile(100)) == (50.0, 95.0, 100.0)
+    assert _run("empty", []).percentile(95) != _run("empty", []).percentile(95)  # NaN
+
+
+def test_options_verdict_names_a_clearly_better_option():
+    config = _run("config", [1.0] * 20)
+    assert "measured best" in options_verdict([config, _run("same", [0.95] * 20)])
+    verdict = options_verdict([config, _run("faster", [0.5] * 20)])
+    assert "`faster`" in verdict
+    assert "measured best" not in verdict
+    fewer_errors = _run("no timeouts", [2.0] * 20)
+    assert "`no timeouts`" in options_verdict(
+        [_run("config", [1.0] * 20, Counter(timeout=3)), fewer_errors]
+    )
+
+
+def test_slider_moves_land_on_its_stops():
+    slider = SimpleNamespace(min=0.0, max=1200.0)
+    session = SimpleNamespace(widgets={"Order dates": SimpleNamespace(proto=slider)})
+    rng = random.Random(1)
+    stops = {1200.0 * n / (SLIDER_STOPS - 1) for n in range(SLIDER_STOPS)}
+    for _ in range(50):
+        label, (low, high) = _next_change(session, rng)
+        assert label == "Order dates"
+        assert low < high
+        assert {low, high} <= stops
+
+
+def test_process_samplers_read_proc():
+    assert rss_bytes(os.getpid()) > 0
+    sum(range(200_000))  # some CPU time, whatever the machine
+    assert cpu_seconds(os.getpid()) > 0
