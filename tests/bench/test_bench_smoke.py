@@ -65,7 +65,11 @@ def test_naive_queries_on_every_rerun_and_floor_never(pg_runs: dict[str, RunStat
     # Transactions counted by PostgreSQL itself for the benchmark database.
     assert pg_runs["naive"].transactions >= pg_runs["naive"].reruns
     assert pg_runs["naive"].pg_peak > 0
-    assert pg_runs["floor"].transactions < SESSIONS  # its one read of the orders, no more
+    # The floor reads the orders once per process: a fixed few transactions (the
+    # dialect's first connect, the read), fewer than one per rerun. Not a smaller
+    # bound: PostgreSQL may attribute an earlier run's late statistics or autovacuum.
+    floor = pg_runs["floor"]
+    assert floor.transactions < floor.reruns, (floor.transactions, floor.reruns)
 
 
 def test_report_has_a_row_per_run_and_a_plot(pg_runs: dict[str, RunStats], tmp_path: Path):
