@@ -39,10 +39,24 @@ run: $(VENV)/.app ## run dashboard + API on the embedded SQLite demo data (local
 test: $(VENV)/.dev $(SCAN_VENV)/.scan ## run every test layer (CI=true turns missing tools into failures)
 	PATH="$(CURDIR)/$(SCAN_VENV)/bin:$$PATH" $(BIN)/pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.dev $(SCAN_VENV)/.scan ## ruff lint and format check, shellcheck
+# actionlint and helm are Go programs: scripts/install-test-deps.sh builds them here.
+TOOLS_BIN := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/streamlit-template/bin
+LINT_PATH := $(CURDIR)/$(SCAN_VENV)/bin:$(TOOLS_BIN):$$PATH
+CHART_DIR := helm/streamlit-app
+
+lint: $(VENV)/.dev $(SCAN_VENV)/.scan ## ruff, shellcheck, hadolint, actionlint, zizmor, helm lint
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(SCAN_VENV)/bin/shellcheck .ci/run $$(git ls-files '*.sh')
+	$(SCAN_VENV)/bin/hadolint --failure-threshold style docker/Dockerfile
+	@for tool in actionlint helm; do PATH="$(LINT_PATH)" command -v $$tool >/dev/null || \
+	  { echo "make lint: $$tool not found; build it with scripts/install-test-deps.sh --lint-tools"; exit 2; }; done
+	PATH="$(LINT_PATH)" actionlint -no-color
+	$(SCAN_VENV)/bin/zizmor --offline --no-progress .github
+	@# files/ holds symlinks to the one copy of each config; helm logs each at INFO.
+	for values in $(CHART_DIR)/ci/*-values.yaml; do \
+	  PATH="$(LINT_PATH)" helm lint --strict --quiet $(CHART_DIR) --values "$$values" 2>&1 \
+	  | { grep -v 'found symbolic link in path' || true; }; done
 
 format: $(VENV)/.dev ## apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

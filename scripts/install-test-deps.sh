@@ -3,26 +3,9 @@
 # source allows: PostgreSQL, nginx, podman, Chromium (Debian), and Go-built
 # tools (oauth2-proxy, ...). Python packages come from `make test` itself.
 # Idempotent; needs root (or sudo) for apt-get. Used by .ci/run.
+#   --lint-tools  only the Go-built tools `make lint` runs (actionlint, helm), no apt
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-
-apt_packages=(
-  postgresql    # integration tests start their own cluster with initdb/pg_ctl
-)
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
-
-# --- container layer: tests/container, tests/support/image.py ---
-# podman builds and runs docker/Dockerfile; runc because Debian's default crun
-# fails on hybrid cgroups in CI sandboxes; debootstrap makes the local base
-# image (scripts/build-base-image.sh), since CI cannot pull from a registry.
-# catatonit: the init of the pause container `podman kube play` builds for pods.
-container_packages=(podman runc debootstrap catatonit)
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${container_packages[@]}" >/dev/null
 
 # --- Go-built tools, pinned, into a cache outside the repo ---
 # `go install module@version` is refused here (the proxy does not serve the
@@ -46,10 +29,55 @@ go_tool() {
   rm -rf "$build_dir"
 }
 
+# --- make lint: actionlint (the workflows) and helm (helm lint; `make deploy`) ---
+lint_tools() {
+  # renovate: datasource=github-releases depName=rhysd/actionlint
+  local actionlint_version=v1.7.12
+  go_tool actionlint github.com/rhysd/actionlint "$actionlint_version" \
+    github.com/rhysd/actionlint/cmd/actionlint \
+    "-X github.com/rhysd/actionlint.version=${actionlint_version}"
+  # renovate: datasource=github-releases depName=helm/helm
+  local helm_version=v4.0.1
+  local helm_pkg=helm.sh/helm/v4
+  # The ldflags are Helm's own Makefile's: without the Kubernetes version of its
+  # client-go (0.34 in v4.0.1) `helm template` assumes Kubernetes 1.20.
+  local helm_ldflags="-X ${helm_pkg}/internal/version.version=${helm_version}"
+  local var
+  for var in pkg/chart/common.k8sVersion internal/version.kubeClientVersion \
+    pkg/chart/v2/lint/rules.k8sVersion; do
+    helm_ldflags+=" -X ${helm_pkg}/${var}Major=1 -X ${helm_pkg}/${var}Minor=34"
+  done
+  go_tool helm "${helm_pkg}/cmd/helm" "$helm_version" "${helm_pkg}/cmd/helm" "$helm_ldflags"
+}
+
+if [ "${1:-}" = "--lint-tools" ]; then
+  lint_tools
+  exit 0
+fi
+
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+
+apt_packages=(
+  postgresql    # integration tests start their own cluster with initdb/pg_ctl
+)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+
+# --- container layer: tests/container, tests/support/image.py ---
+# podman builds and runs docker/Dockerfile; runc because Debian's default crun
+# fails on hybrid cgroups in CI sandboxes; debootstrap makes the local base
+# image (scripts/build-base-image.sh), since CI cannot pull from a registry.
+# catatonit: the init of the pause container `podman kube play` builds for pods.
+container_packages=(podman runc debootstrap catatonit)
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${container_packages[@]}" >/dev/null
+
 # --- edge layer: tests/e2e ---
 # nginx (Debian 1.22, has auth_request), Chromium (driven by Playwright, never
 # a downloaded browser) and oauth2-proxy.
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nginx chromium >/dev/null
+# renovate: datasource=github-releases depName=oauth2-proxy/oauth2-proxy
 OAUTH2_PROXY_VERSION=v7.6.0
 go_tool oauth2-proxy github.com/oauth2-proxy/oauth2-proxy/v7 "$OAUTH2_PROXY_VERSION" \
   github.com/oauth2-proxy/oauth2-proxy/v7 "-X main.VERSION=${OAUTH2_PROXY_VERSION}"
@@ -60,13 +88,4 @@ go_tool oauth2-proxy github.com/oauth2-proxy/oauth2-proxy/v7 "$OAUTH2_PROXY_VERS
 if ! command -v kubectl >/dev/null; then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
 fi
-# The ldflags are Helm's own Makefile's: without the Kubernetes version of its
-# client-go (0.34 in v4.0.1) `helm template` assumes Kubernetes 1.20.
-HELM_VERSION=v4.0.1
-helm_pkg=helm.sh/helm/v4
-helm_ldflags="-X ${helm_pkg}/internal/version.version=${HELM_VERSION}"
-for var in pkg/chart/common.k8sVersion internal/version.kubeClientVersion \
-  pkg/chart/v2/lint/rules.k8sVersion; do
-  helm_ldflags+=" -X ${helm_pkg}/${var}Major=1 -X ${helm_pkg}/${var}Minor=34"
-done
-go_tool helm "${helm_pkg}/cmd/helm" "$HELM_VERSION" "${helm_pkg}/cmd/helm" "$helm_ldflags"
+lint_tools

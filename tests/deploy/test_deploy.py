@@ -17,11 +17,8 @@ import pytest
 import yaml
 
 from tests.support.chart import CHART, profile_values
-from tests.support.tools import ROOT, require_tool
+from tests.support.tools import ROOT, TOOLS_BIN, require_tool
 
-TOOLS_BIN = (
-    Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "streamlit-template/bin"
-)
 HINT = "scripts/install-test-deps.sh builds helm with Go; kubectl: https://kubernetes.io/docs/tasks/tools/"
 
 

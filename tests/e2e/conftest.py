@@ -18,11 +18,8 @@ import pytest
 import requests
 
 from tests.support import servers
-from tests.support.tools import ROOT, free_port, require_tool
+from tests.support.tools import ROOT, TOOLS_BIN, free_port, require_tool
 
-TOOLS_BIN = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / (
-    "streamlit-template/bin"
-)
 INSTALL_HINT = "scripts/install-test-deps.sh (apt nginx; oauth2-proxy built with Go)"
 
 

@@ -16,6 +16,10 @@ import pytest
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ROOT = Path(__file__).resolve().parents[2]
+# Where scripts/install-test-deps.sh builds the Go tools (oauth2-proxy, helm, actionlint).
+TOOLS_BIN = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / (
+    "streamlit-template/bin"
+)
 
 
 def missing(what: str, hint: str) -> None:
