@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.tools import ROOT, require_tool
+from tests.support.tools import ROOT, TOOLS_BIN, require_tool
 
 BIN = Path(sys.executable).parent
 ANSWERS = {
@@ -188,15 +188,23 @@ def test_answers_are_applied(project):
 
 
 def test_generated_project_is_lint_clean(project):
-    """What its `make lint` runs: ruff on Python, shellcheck on the renamed shell scripts."""
+    """What its `make lint` runs: ruff on Python, shellcheck on the renamed shell scripts,
+    actionlint and zizmor on its renamed pipeline."""
     _, path = project
     shellcheck = require_tool("shellcheck", "make test installs it into .venv-scan")
+    zizmor = require_tool("zizmor", "make test installs it into .venv-scan")
+    actionlint = require_tool(
+        "actionlint", "scripts/install-test-deps.sh --lint-tools", (str(TOOLS_BIN),)
+    )
     scripts = run_in(path, "git", "ls-files", "*.sh").stdout.split()
     assert "scripts/run-local.sh" in scripts
+    assert (path / ".github/workflows/ci.yml").is_file()
     for command in (
         [BIN / "ruff", "check", "--no-cache", "."],
         [BIN / "ruff", "format", "--no-cache", "--check", "."],
         [shellcheck, ".ci/run", *scripts],
+        [actionlint, "-no-color"],
+        [zizmor, "--offline", "--no-progress", ".github"],
     ):
         result = run_in(path, *command)
         assert result.returncode == 0, result.stdout + result.stderr
