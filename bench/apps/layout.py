@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from app.core.queries import Dimensions, Filters, Kpis
+from app.dashboard import charts
 
 
 def sidebar(dims: Dimensions) -> tuple[Filters, int]:
@@ -40,7 +41,7 @@ def body(kpis: Kpis, series: pd.DataFrame, top: pd.DataFrame) -> None:
     units.metric("Units", f"{kpis.units:,}")
     average.metric("Average order", f"{kpis.average_order:,.2f}")
     st.subheader("Revenue by month, with forecast")
-    st.line_chart(series, x="month", y="revenue", color="series")
+    charts.revenue_by_month(series)
     st.subheader("Top products")
     st.dataframe(top, hide_index=True, width="stretch")
     st.download_button("Export top products (CSV)", top.to_csv(index=False), "top-products.csv")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
 
+import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -50,6 +52,12 @@ def test_overview_shows_kpis_chart_and_table_without_errors():
     assert not at.warning  # the forecast came from the API
     assert at.dataframe[0].value.shape[0] == 10
     assert "anonymous" in at.sidebar.caption[0].value
+    # The chart: the fixed Vega-Lite spec over history and forecast rows.
+    (chart,) = at.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    assert spec["encoding"]["x"]["field"] == "month"
+    series = pa.ipc.open_stream(chart.proto.data.data).read_all().column("series").to_pylist()
+    assert set(series) == {"history", "forecast"}
 
 
 @pytest.mark.usefixtures("app_env")

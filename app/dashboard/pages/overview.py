@@ -5,7 +5,7 @@ import datetime as dt
 import streamlit as st
 
 from app.core.queries import Filters, ViewExistsError
-from app.dashboard import data
+from app.dashboard import charts, data
 
 dims = data.dimensions()
 default = data.default_filters()
@@ -40,7 +40,7 @@ try:
 except data.ApiError as error:
     st.warning(f"Forecast unavailable: {error}. Showing history from the database only.")
     series = data.monthly_revenue(filters).assign(series="history")
-st.line_chart(series, x="month", y="revenue", color="series")
+charts.revenue_by_month(series)
 
 st.subheader("Top products")
 top = data.top_products(filters)
