@@ -18,11 +18,9 @@ import datetime as dt
 import os
 import platform
 import shlex
-import statistics
 import sys
 import tempfile
-from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -67,7 +65,7 @@ class Profile:
 
 PROFILES = {
     "quick": Profile((10, 30), 20_000, 3, 20, 10, 1, 2, 30),
-    "full": Profile((10, 50, 100, 200, 500), 200_000, 3, 120, 50, 2, len(OPTIONS), 200),
+    "full": Profile((10, 50, 100, 200, 500), 200_000, 3, 120, 50, 3, len(OPTIONS), 200),
 }
 
 
@@ -122,25 +120,6 @@ def measure(
         flush=True,
     )
     return stats
-
-
-def combined(rounds: list[RunStats]) -> RunStats:
-    """One option set's rounds as one row: every latency and error, the worst peaks."""
-    return replace(
-        rounds[0],
-        reruns_planned=sum(run.reruns_planned for run in rounds),
-        latencies=[x for run in rounds for x in run.latencies],
-        errors=sum((run.errors for run in rounds), Counter()),
-        pg_peak=max(run.pg_peak for run in rounds),
-        pg_mean=statistics.fmean(run.pg_mean for run in rounds),
-        socket_peak=max(run.socket_peak for run in rounds),
-        api_peak=max(run.api_peak for run in rounds),
-        rss_peak=max(run.rss_peak for run in rounds),
-        cpu_seconds=sum(run.cpu_seconds for run in rounds),
-        seconds=sum(run.seconds for run in rounds),
-        samples=sum(run.samples for run in rounds),
-        revenue_varied=sum(run.revenue_varied for run in rounds),
-    )
 
 
 def machine_facts(args: argparse.Namespace, pg: PostgresServer, api_server: Server) -> dict:
@@ -220,15 +199,17 @@ def main() -> None:
             facts = machine_facts(args, pg, api_server)
             load_args = (args.reruns, args.seconds, env, work, pg)
             runs = [measure(app, app, n, *load_args) for n in sessions for app in APPS]
-            # Rounds interleave the option sets so drift over the run hits each alike.
-            rounds = [
-                [
-                    measure(label, "reference", profile.option_sessions, *load_args, extra)
-                    for label, extra in list(OPTIONS.items())[: profile.option_sets]
-                ]
-                for _ in range(args.option_rounds)
-            ]
-            options = [combined(list(same)) for same in zip(*rounds, strict=True)]
+            # Rounds interleave the option sets so drift over the run hits each alike,
+            # and each round starts at another set so none always runs first.
+            labels = list(OPTIONS)[: profile.option_sets]
+            by_label: dict[str, list[RunStats]] = {label: [] for label in labels}
+            n = profile.option_sessions
+            for round_ in range(args.option_rounds):
+                shift = round_ % len(labels)
+                for label in labels[shift:] + labels[:shift]:
+                    run = measure(label, "reference", n, *load_args, OPTIONS[label])
+                    by_label[label].append(run)
+            options = list(by_label.values()) if args.option_rounds else []
         args.out.parent.mkdir(parents=True, exist_ok=True)
         compare_at = profile.compare_at if profile.compare_at in sessions else max(sessions)
         write(args.out, runs, options, facts, NOTES, compare_at)

@@ -75,7 +75,7 @@ def test_naive_queries_on_every_rerun_and_floor_never(pg_runs: dict[str, RunStat
 def test_report_has_a_row_per_run_and_a_plot(pg_runs: dict[str, RunStats], tmp_path: Path):
     runs = list(pg_runs.values())
     path = tmp_path / "benchmark.md"
-    write(path, runs, [pg_runs["reference"]], {"Date": "today"}, ["a note"], SESSIONS)
+    write(path, runs, [[pg_runs["reference"]]], {"Date": "today"}, ["a note"], SESSIONS)
     text = path.read_text()
     for run in runs:
         row = next(line for line in text.splitlines() if line.startswith(f"| {run.app} | "))
