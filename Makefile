@@ -148,10 +148,10 @@ BENCH_PATH := $(if $(PG_BIN),$(PG_BIN):)$$PATH
 
 .PHONY: bench bench-full
 
-bench: $(VENV)/.dev ## quick load benchmark, reference vs naive vs in-memory floor (< 2 min; BENCH_OUT=...)
+bench: $(VENV)/.dev ## quick load benchmark, reference vs naive vs in-memory floor (~1 min; BENCH_OUT=...)
 	@PATH="$(BENCH_PATH)" command -v initdb >/dev/null || { echo "make bench: initdb not found; install PostgreSQL (scripts/install-test-deps.sh)"; exit 2; }
 	PATH="$(BENCH_PATH)" $(BIN)/python -m bench.run --profile quick --out $(BENCH_OUT) $(BENCH_ARGS)
 
-bench-full: $(VENV)/.dev ## the full sweep, 10..500 sessions and server options (~25 min): docs/benchmark.md
+bench-full: $(VENV)/.dev ## the full sweep, 10..500 sessions and server options (~15 min): docs/benchmark.md
 	@PATH="$(BENCH_PATH)" command -v initdb >/dev/null || { echo "make bench-full: initdb not found; install PostgreSQL (scripts/install-test-deps.sh)"; exit 2; }
 	PATH="$(BENCH_PATH)" $(BIN)/python -m bench.run --profile full --out docs/benchmark.md $(BENCH_ARGS)
