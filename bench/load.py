@@ -11,6 +11,7 @@ import asyncio
 import random
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from app.ops.stream_client import RunResult, Session, StreamlitError
@@ -49,12 +50,21 @@ def _next_change(session: Session, rng: random.Random) -> tuple[str, object]:
 
 
 async def tab(
-    base_url: str, reruns: int, rng: random.Random, deadline: float, think: float = 0.5
+    base_url: str,
+    reruns: int,
+    rng: random.Random,
+    deadline: float,
+    think: float = 0.5,
+    headers: Mapping[str, str] | None = None,
 ) -> TabResult:
-    """One tab: open, run, then `reruns` widget changes; stops at `deadline` (monotonic)."""
+    """One tab: open, run, then `reruns` widget changes; stops at `deadline` (monotonic).
+
+    `headers` go with the WebSocket handshake: the sign-in cookie behind the edge.
+    """
     result = TabResult()
+    timeout = max(1.0, deadline - time.monotonic())
     try:
-        async with Session(base_url, timeout=max(1.0, deadline - time.monotonic())) as session:
+        async with Session(base_url, headers, timeout=timeout) as session:
             result.revenues.append(_revenue(await session.run()))
             for _ in range(reruns):
                 await asyncio.sleep(rng.uniform(0, think))
@@ -72,12 +82,17 @@ async def tab(
 
 
 async def load(
-    base_url: str, sessions: int, reruns: int, seed: int = 0, seconds: float = 60.0
+    base_url: str,
+    sessions: int,
+    reruns: int,
+    seed: int = 0,
+    seconds: float = 60.0,
+    headers: Mapping[str, str] | None = None,
 ) -> list[TabResult]:
     """Run `sessions` tabs at once, each with its own seeded RNG, all within `seconds`."""
     deadline = time.monotonic() + seconds
     tasks = [
-        tab(base_url, reruns, random.Random(seed + n), deadline)  # noqa: S311
+        tab(base_url, reruns, random.Random(seed + n), deadline, headers=headers)  # noqa: S311
         for n in range(sessions)
     ]
     return await asyncio.gather(*tasks)

@@ -145,7 +145,9 @@ NOTES = [
     "Client, servers and PostgreSQL share one machine: figures compare apps and options"
     " measured in the same run; absolute seconds depend on the machine.",
     "Latency is from sending a widget change to `script_finished`, measured by the"
-    " load generator (bench/load.py) over Streamlit's WebSocket protocol.",
+    " load generator (bench/load.py) over Streamlit's WebSocket protocol. The sweep loads"
+    " one dashboard process directly, to measure the process; tests/e2e/test_bench_edge.py"
+    " runs the same generator through nginx and the oauth2-proxy sign-in.",
     "PG peak/mean: connections of the dashboard process in `pg_stat_activity`"
     " (application_name `dashboard`), sampled every 100 ms; bound = APP_DB_POOL_SIZE +"
     " APP_DB_MAX_OVERFLOW. Sockets peak: the dashboard process's established TCP"
