@@ -291,10 +291,8 @@ def targets(runs: list[RunStats], compare_at: int) -> list[str]:
         if socket_worst <= bound < pg_worst:
             lines.append(
                 f"  - Why: the process never held more than {socket_worst} connections (its own"
-                " sockets, sampled at the same instants), but pg_stat_activity lists a backend"
-                " until it has finished exiting; the pool closes connections above"
-                " APP_DB_POOL_SIZE when they are returned and opens new ones under load, so a"
-                " sample can see a closing backend beside its replacement."
+                " sockets, sampled at the same instants), but pg_stat_activity lists a client"
+                " backend until it has finished exiting, after its client closed the connection."
             )
     return lines
 

@@ -149,7 +149,9 @@ NOTES = [
     " one dashboard process directly, to measure the process; tests/e2e/test_bench_edge.py"
     " runs the same generator through nginx and the oauth2-proxy sign-in.",
     "PG peak/mean: connections of the dashboard process in `pg_stat_activity`"
-    " (application_name `dashboard`), sampled every 100 ms; bound = APP_DB_POOL_SIZE +"
+    " (client backends with application_name `dashboard`: the parallel query workers"
+    " PostgreSQL lists under the same name are not connections), sampled every 100 ms;"
+    " bound = APP_DB_POOL_SIZE +"
     " APP_DB_MAX_OVERFLOW. Sockets peak: the dashboard process's established TCP"
     " connections to PostgreSQL (/proc/PID/fd and /proc/net/tcp) at the same instants, the"
     " client's own count. API PG peak: the API's connections in the same samples.",

@@ -26,9 +26,12 @@ SAMPLER_NAME = "bench-sampler"
 ESTABLISHED = "01"  # TCP state in /proc/net/tcp
 LABEL = re.compile(r'(\w+)="([^"]*)"')
 
+# Client backends only: PostgreSQL lists a query's parallel workers under the
+# leader's database and application_name, but they are not connections.
 CONNECTIONS = sa.text(
     "SELECT application_name, count(*) FROM pg_stat_activity"
-    " WHERE datname = :db AND application_name <> :me GROUP BY application_name"
+    " WHERE datname = :db AND application_name <> :me AND backend_type = 'client backend'"
+    " GROUP BY application_name"
 )
 # pg_stat_statements would count statements but needs shared_preload_libraries
 # (a server restart); transactions per database need no configuration.

@@ -9,12 +9,16 @@ within the pool bound, the samplers sampled), never timings.
 
 from __future__ import annotations
 
+import os
+import threading
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bench.report import APPS, RunStats, write
 from bench.run import measure
+from bench.sample import Sampler
 from tests.conftest import seeded_env
 from tests.support.postgres import PostgresServer
 
@@ -86,3 +90,40 @@ def test_report_has_a_row_per_run_and_a_plot(pg_runs: dict[str, RunStats], tmp_p
     # The pool-bound target, from the run's figures.
     assert f"peak {reference.pg_peak} in pg_stat_activity, {reference.socket_peak} open" in text
     assert path.with_suffix(".png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_sampler_counts_connections_not_parallel_workers(postgres: PostgresServer):
+    """PostgreSQL lists a parallel query's workers under the leader's application_name."""
+    database = "bench_parallel"
+    url = postgres.create_database(database)
+    forced_parallel = "-c parallel_setup_cost=0 -c parallel_tuple_cost=0"
+    engine = sa.create_engine(
+        url,
+        poolclass=sa.NullPool,
+        connect_args={"application_name": "dashboard", "options": forced_parallel},
+    )
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE t AS SELECT g AS x FROM generate_series(1, 3000000) g"))
+        conn.execute(sa.text("ANALYZE t"))
+    raw = sa.text(
+        "SELECT count(*) FROM pg_stat_activity"
+        " WHERE datname = :db AND application_name = 'dashboard'"
+    )
+    monitor = sa.create_engine(postgres.url(), poolclass=sa.NullPool, isolation_level="AUTOCOMMIT")
+    listed = []
+    with Sampler(os.getpid(), postgres.url(), database, interval=0.01) as sampler:
+        query = threading.Thread(
+            target=lambda: [_aggregate(engine) for _ in range(5)], name="parallel-query"
+        )
+        query.start()
+        with monitor.connect() as conn:
+            while query.is_alive():
+                listed.append(conn.scalar(raw, {"db": database}))
+        query.join()
+    assert max(listed) > 1  # the leader and its workers, all named "dashboard"
+    assert sampler.samples.peak("dashboard") == 1  # one connection
+
+
+def _aggregate(engine: sa.Engine) -> None:
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT count(*), sum(x) FROM t WHERE x % 7 = 1")).one()
