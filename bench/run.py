@@ -23,6 +23,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import requests
 import sqlalchemy as sa
 import streamlit
 from sqlalchemy.engine import make_url
@@ -90,7 +91,11 @@ def measure(
         sampler = Sampler(server.process.pid, pg and pg.url(), database)
         with sampler:
             results = asyncio.run(load(server.url, sessions, reruns, seconds=seconds))
-        metrics = streamlit_metrics(server.url)
+        try:
+            metrics = streamlit_metrics(server.url)
+        except requests.RequestException as error:  # an overloaded server may not answer
+            print(f"{label}: no /_stcore/metrics after the load ({error})", flush=True)
+            metrics = []
     sampler.count_transactions()
     samples = sampler.samples
     stats = RunStats(

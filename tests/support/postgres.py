@@ -76,11 +76,15 @@ class PostgresServer:
         return self.url(name)
 
     def connections(self, application_name: str) -> int:
-        """Open connections of one service, as pg_stat_activity counts them."""
+        """Open connections of one service in pg_stat_activity (client backends: a parallel
+        query's workers are listed under the same application_name but are not connections)."""
         engine = sa.create_engine(self.url(), poolclass=sa.NullPool)
         with engine.connect() as conn:
             count = conn.scalar(
-                sa.text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :n"),
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE application_name = :n AND backend_type = 'client backend'"
+                ),
                 {"n": application_name},
             )
         engine.dispose()
