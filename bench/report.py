@@ -49,12 +49,22 @@ class RunStats:
             if family == name and labels.items() <= have.items()
         )
 
+    def _cache_share(self, result: str) -> str:
+        """The share of st.cache_data lookups with this result, from /_stcore/metrics."""
+        count = {
+            kind: self.metric("cache_lookups_total", cache_type="st_cache_data", result=kind)
+            for kind in ("hit", "miss")
+        }
+        total = sum(count.values())
+        return f"{count[result] / total:.0%}" if total else "-"
+
     @property
     def cache_hits(self) -> str:
-        """st.cache_data hits of all lookups, from /_stcore/metrics at the end."""
-        hits = self.metric("cache_lookups_total", cache_type="st_cache_data", result="hit")
-        misses = self.metric("cache_lookups_total", cache_type="st_cache_data", result="miss")
-        return f"{hits / (hits + misses):.0%}" if hits + misses else "-"
+        return self._cache_share("hit")
+
+    @property
+    def cache_misses(self) -> str:
+        return self._cache_share("miss")
 
     @property
     def reruns(self) -> int:
@@ -264,15 +274,25 @@ def targets(runs: list[RunStats], compare_at: int) -> list[str]:
             f" naive reruns done {naive.reruns} of {naive.reruns_planned})."
         )
         if verdict == "missed":
+            top_naive = by.get(("naive", top))
+            collapse = (
+                f" It gives way where connections pile up: at {top} sessions it held"
+                f" {top_naive.pg_peak} connections and finished {top_naive.reruns} of"
+                f" {top_naive.reruns_planned} reruns ({_errors(top_naive.errors)})."
+                if top_naive and top_naive.errors
+                else ""
+            )
             lines.append(
                 f"  - Why: the naive app's cost is in connections (peak {naive.pg_peak} against"
                 f" the reference's {ref.pg_peak}) and transactions"
                 f" ({naive.transactions_per_rerun:.2f} per rerun against"
-                f" {ref.transactions_per_rerun:.2f}); on loopback a PostgreSQL connection and"
-                " these queries take milliseconds, so while the dashboard process is CPU-bound"
-                f" ({naive.cpu_percent:.0f}% and {ref.cpu_percent:.0f}% of one core) latency"
-                " hides it. A remote database, TLS, or a max_connections shared by replicas"
-                " turns it into latency and errors."
+                f" {ref.transactions_per_rerun:.2f}). Here PostgreSQL shares the machine over"
+                " loopback, where a new connection costs a process fork and no network round"
+                " trip, and both apps mostly wait on the same queries (the reference misses"
+                f" its caches on {ref.cache_misses} of lookups; dashboard CPU"
+                f" {naive.cpu_percent:.0f}% and {ref.cpu_percent:.0f}% of one core), so the"
+                f" naive app is {factor:.1f}x slower, not 10x.{collapse} A remote database, TLS,"
+                " or a max_connections shared by replicas brings that point much closer."
             )
     reference = [run for run in runs if run.app == "reference" and run.pg_peak is not None]
     if reference:
