@@ -308,12 +308,6 @@ def targets(runs: list[RunStats], compare_at: int) -> list[str]:
             f" {pg_worst} in pg_stat_activity, {socket_worst} open sockets in the dashboard"
             f" process; naive reached {naive_peaks})."
         )
-        if socket_worst <= bound < pg_worst:
-            lines.append(
-                f"  - Why: the process never held more than {socket_worst} connections (its own"
-                " sockets, sampled at the same instants), but pg_stat_activity lists a client"
-                " backend until it has finished exiting, after its client closed the connection."
-            )
     return lines
 
 

@@ -55,7 +55,7 @@ def test_sign_in_and_move_the_date_slider(edge: Edge, page):
         .locator('[data-testid="stMetricValue"]')
     )
     revenue.wait_for(timeout=60_000)
-    page.locator('[data-testid="stVegaLiteChart"]').wait_for(timeout=60_000)  # the run ended
+    page.locator('[data-testid="stVegaLiteChart"]').wait_for(timeout=60_000)  # after the KPIs
     before = revenue.inner_text()
 
     thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first  # start
