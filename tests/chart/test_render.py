@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import helm_python
+import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -32,7 +34,7 @@ KUBERNETES_VERSIONS = sorted(
     kubernetes_validate.utils.all_versions(), key=lambda v: tuple(map(int, v.split(".")))
 )[-3:]
 # Custom resources have no schema in kubernetes-validate; HTTPRoute is checked
-# field by field below instead.
+# against Gateway API's own CRD schemas below (tests/chart/schemas/).
 CUSTOM_KINDS = {"HTTPRoute"}
 
 
@@ -120,6 +122,42 @@ def test_httproute_persists_sessions_with_a_cookie(render):
     assert backend["name"] == service["metadata"]["name"]
     assert backend["port"] == service["spec"]["ports"][0]["port"]
     assert not by_kind(objects, "Ingress")
+
+
+def _strict(schema: dict) -> dict:
+    """A CRD's structural schema as the API server applies it under strict field
+    validation (Helm 4's server-side apply): a field the schema does not name is
+    an error, not silently pruned."""
+    if isinstance(schema, dict):
+        schema = {key: _strict(value) for key, value in schema.items()}
+        if "properties" in schema and "additionalProperties" not in schema:
+            schema["additionalProperties"] = False
+    elif isinstance(schema, list):
+        schema = [_strict(item) for item in schema]
+    return schema
+
+
+def _route_errors(route: dict, channel: str) -> list[str]:
+    path = Path(__file__).parent / f"schemas/httproute-v1-{channel}.json"
+    validator = jsonschema.Draft7Validator(_strict(json.loads(path.read_text())))
+    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(route)]
+
+
+def test_httproute_fits_the_standard_channel_unless_sessions_persist_on_the_route(render):
+    """Gateway API's standard-channel CRDs (what most clusters install) have no
+    sessionPersistence: it is opt-in and then needs the experimental channel."""
+    route = named(render("gateway", {"gateway": {"sessionPersistence": {"enabled": False}}}),
+                  "HTTPRoute", "")  # fmt: skip
+    assert "sessionPersistence" not in route["spec"]["rules"][0]
+    assert _route_errors(route, "standard") == []
+    persistent = named(render("gateway"), "HTTPRoute", "")
+    assert _route_errors(persistent, "experimental") == []
+    assert any("sessionPersistence" in e for e in _route_errors(persistent, "standard"))
+
+
+def test_httproute_never_times_out_a_websocket(render):
+    (rule,) = named(render("gateway"), "HTTPRoute", "")["spec"]["rules"]
+    assert rule["timeouts"] == {"request": "0s"}
 
 
 # --- secrets as files --------------------------------------------------------
@@ -414,6 +452,36 @@ def test_network_policies_limit_ingress_and_egress(render):
 def test_service_account_token_is_never_mounted(render):
     (account,) = by_kind(render("minimal"), "ServiceAccount")
     assert account["automountServiceAccountToken"] is False
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [({"create": False}, "default"), ({"create": False, "name": "app-runner"}, "app-runner")],
+)
+def test_pods_run_as_a_service_account_that_exists(render, values, expected: str):
+    objects = render("minimal", {"serviceAccount": values})
+    assert not by_kind(objects, "ServiceAccount")
+    for deployment in by_kind(objects, "Deployment"):
+        spec = deployment["spec"]["template"]["spec"]
+        assert spec["serviceAccountName"] == expected, deployment["metadata"]["name"]
+
+
+def test_disruption_budgets_never_block_a_drain_at_one_replica(render):
+    """minAvailable 1 at 1 replica would forbid evicting the only pod."""
+    budgets = by_kind(render("minimal"), "PodDisruptionBudget")  # 1 replica each
+    assert len(budgets) == 2
+    for budget in budgets:
+        assert budget["spec"] == {**budget["spec"], "maxUnavailable": 1}
+        assert "minAvailable" not in budget["spec"]
+
+
+def test_a_tag_given_at_deploy_time_is_the_image_that_runs(render):
+    """No profile pins a digest that would win over the tag `make deploy` sets."""
+    for profile in PROFILES:
+        objects = render(profile, {"image": {"tag": "abc123"}})
+        images = {c["image"] for _, spec in pod_specs(objects) for c in containers(spec)}
+        assert any(image.endswith(":abc123") for image in images), (profile, images)
+        assert not any("@sha256:" in image for image in images), (profile, images)
 
 
 # --- hooks -------------------------------------------------------------------

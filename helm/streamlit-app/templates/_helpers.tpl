@@ -30,8 +30,13 @@ app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}
 
+{{/* The chart's own ServiceAccount, or the one named, or the namespace's default. */}}
 {{- define "streamlit-app.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
 {{- default (include "streamlit-app.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
 {{- end -}}
 
 {{- define "streamlit-app.image" -}}
