@@ -6,7 +6,7 @@ import asyncio
 import re
 import signal
 import subprocess
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 import requests
@@ -64,7 +64,8 @@ def test_unauthenticated_requests_go_to_sign_in(edge: Edge, path: str):
     assert response.status_code == 302
     location = urlsplit(response.headers["Location"])
     assert location.path == "/oauth2/authorize"
-    assert parse_qs(location.query)["state"][0].split(":", 1)[1] == path
+    # The state is "nonce:path", the path URL-encoded (since v7.11).
+    assert unquote(parse_qs(location.query)["state"][0].split(":", 1)[1]) == path
 
 
 def test_an_unauthenticated_websocket_is_refused(edge: Edge):
