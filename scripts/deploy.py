@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke_url:
         smoke = [sys.executable, "-m", "app.ops.smoke", "--url", args.smoke_url]
         if (values.get("oauth2Proxy") or {}).get("enabled", True):
-            smoke += ["--auth", "--edge", "sidecar"]
+            smoke.append("--auth")
         gates.append(smoke)
     for gate in gates:
         if subprocess.run(gate, check=False, cwd=ROOT).returncode != 0:

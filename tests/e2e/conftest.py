@@ -107,7 +107,7 @@ def edge(sqlite_env: dict, nginx_bin: str, tmp_path_factory) -> Iterator[Edge]:
                     "--insecure-oidc-allow-unverified-email",
                 ],
                 tmp / "oauth2-proxy.log",
-                f"http://127.0.0.1:{proxy_port}/ping",
+                f"http://127.0.0.1:{proxy_port}/oauth2/ping",
             )
         )
         addresses = [r.url.removeprefix("http://") for r in replicas]

@@ -97,7 +97,7 @@ def sidecar(render, sqlite_env: dict, tmp_path_factory) -> Iterator[Sidecar]:
             "--insecure-oidc-allow-unverified-email",
         ]
         url = f"http://127.0.0.1:{proxy_port}"
-        stack.enter_context(process(argv, tmp / "oauth2-proxy.log", f"{url}/ping"))
+        stack.enter_context(process(argv, tmp / "oauth2-proxy.log", f"{url}/oauth2/ping"))
         yield Sidecar(url, dashboard)
 
 
@@ -117,7 +117,7 @@ def test_streamlit_listens_on_loopback_only(sidecar: Sidecar):
 
 def test_smoke_checks_pass_in_the_sidecar_shape(sidecar: Sidecar):
     result = subprocess.run(
-        [sys.executable, "-m", "app.ops.smoke", "--url", sidecar.url, "--auth", "--edge", "sidecar",
+        [sys.executable, "-m", "app.ops.smoke", "--url", sidecar.url, "--auth",
          "--deadline", "30"],
         capture_output=True, text=True, timeout=120, cwd=ROOT,
     )  # fmt: skip

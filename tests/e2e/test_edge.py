@@ -64,7 +64,7 @@ def test_unauthenticated_requests_go_to_sign_in(edge: Edge, path: str):
     assert response.status_code == 302
     location = urlsplit(response.headers["Location"])
     assert location.path == "/oauth2/authorize"
-    # The state is "nonce:path", the path URL-encoded (since v7.11).
+    # The state is "nonce:path", the path URL-encoded.
     assert unquote(parse_qs(location.query)["state"][0].split(":", 1)[1]) == path
 
 

@@ -5,9 +5,9 @@ from tests.smoke.conftest import smoke
 
 
 def test_the_edge_passes_without_a_session(edge: Edge):
-    result = smoke("--url", edge.url, "--auth", "--deadline", "30")
+    result = smoke("--url", edge.url, "--auth", "--api-url", f"{edge.url}/api", "--deadline", "30")
     assert result.returncode == 0, result.stdout + result.stderr
-    for name in ("edge-health", "auth-alive", "auth-ready", "sign-in-redirect", "api-ready"):
+    for name in ("dashboard-health", "auth-alive", "auth-ready", "sign-in-redirect", "api-ready"):
         assert f"PASS {name}" in result.stdout
     assert "SKIP websocket-run" in result.stdout
 
