@@ -21,6 +21,7 @@ from tests.support.chart import (
     PROFILES,
     by_kind,
     containers,
+    merge,
     named,
     pod_specs,
     profile_values,
@@ -338,12 +339,17 @@ def test_dashboard_readiness_does_not_touch_the_database(render):
 
 
 def test_streamlit_config_is_the_apps_own(render):
-    """The ConfigMap carries .streamlit/config.toml; only the trusted headers differ."""
+    """The ConfigMap carries .streamlit/config.toml; without the sidecar, the trusted
+    headers are dashboard.trustedUserHeaders (none by default)."""
     ours = tomllib.loads((ROOT / ".streamlit/config.toml").read_text())
+    assert ours["server"]["trustedUserHeaders"] == {
+        "X-Forwarded-Email": "email",
+        "X-Forwarded-Preferred-Username": "name",
+    }
     for profile, headers in (
         ("minimal", {}),  # nobody in front authenticates: trust no header
-        ("gateway", {"X-Forwarded-Email": "email", "X-Forwarded-User": "name"}),
-        ("traefik-no-auth", {"X-Auth-Request-Email": "email"}),
+        ("gateway", ours["server"]["trustedUserHeaders"]),  # the sidecar: the app's own
+        ("traefik-no-auth", {"X-Forwarded-Email": "email"}),
     ):
         rendered = tomllib.loads(
             named(render(profile), "ConfigMap", "-config")["data"]["config.toml"]
@@ -354,6 +360,19 @@ def test_streamlit_config_is_the_apps_own(render):
             "server": {k: v for k, v in ours["server"].items() if k != "trustedUserHeaders"},
         }
         assert rendered == expected
+
+
+def test_trusted_headers_are_refused_beside_the_sidecar(chart):
+    """With oauth2-proxy on, the app's own pair is the contract: a second one is an error."""
+    with pytest.raises(helm_python.HelmError, match=r"dashboard\.trustedUserHeaders: only with"):
+        chart.render(
+            merge(
+                profile_values("gateway"),
+                {"dashboard": {"trustedUserHeaders": {"X-Remote-User": "email"}}},
+            ),
+            name="demo",
+            namespace="apps",
+        )
 
 
 def test_streamlit_config_overrides_merge(render):

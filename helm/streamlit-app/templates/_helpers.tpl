@@ -162,17 +162,19 @@ checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256
 {{- end }}
 {{- end -}}
 
-{{/* Streamlit's config: the app's .streamlit/config.toml, the chart's overrides, and the
-identity headers of whatever authenticates in front. */}}
+{{/* Streamlit's config: the app's .streamlit/config.toml and the chart's overrides.
+Its trustedUserHeaders are the ones the oauth2-proxy sidecar sets; without the
+sidecar, only those dashboard.trustedUserHeaders names (none by default). */}}
 {{- define "streamlit-app.streamlitConfig" -}}
 {{- $config := fromToml (.Files.Get "files/streamlit-config.toml") -}}
 {{- $config = mustMergeOverwrite $config (deepCopy .Values.dashboard.streamlitConfig) -}}
-{{- $headers := .Values.dashboard.trustedUserHeaders -}}
 {{- if .Values.oauth2Proxy.enabled -}}
-{{/* oauth2-proxy in front passes these to its upstream, replacing any client copy. */}}
-{{- $headers = dict "X-Forwarded-Email" "email" "X-Forwarded-User" "name" -}}
+{{- if .Values.dashboard.trustedUserHeaders -}}
+{{- fail "dashboard.trustedUserHeaders: only with oauth2Proxy.enabled=false; the sidecar's headers are the app's own (.streamlit/config.toml)" -}}
 {{- end -}}
-{{- $_ := set $config.server "trustedUserHeaders" $headers -}}
+{{- else -}}
+{{- $_ := set $config.server "trustedUserHeaders" .Values.dashboard.trustedUserHeaders -}}
+{{- end -}}
 {{- toToml $config -}}
 {{- end -}}
 
