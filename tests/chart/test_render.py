@@ -163,7 +163,7 @@ def test_cookie_secret_reaches_streamlit_as_a_file(render, profile: str):
     dashboard = next(c for c in spec["containers"] if c["name"] == "dashboard")
     env = {e["name"]: e.get("value") for e in dashboard["env"]}
     path = env["STREAMLIT_SERVER_COOKIE_SECRET_FILE"]
-    assert _mounted_items(spec, dashboard)["streamlit-cookie-secret"] == path
+    assert _mounted_items(spec, dashboard)["STREAMLIT_SERVER_COOKIE_SECRET"] == path
     # The image's entrypoint is what turns the file into Streamlit's setting.
     assert "STREAMLIT_SERVER_COOKIE_SECRET_FILE" in (ROOT / "docker/entrypoint.sh").read_text()
 
@@ -174,10 +174,10 @@ def test_no_secret_value_in_env_args_configmaps_or_annotations(render):
         "gateway",
         {
             "secrets": {
-                "databaseUrl": f"postgresql://app:{sentinels['db']}@db:5432/app",
-                "streamlitCookieSecret": sentinels["cookie"],
-                "oauth2ProxyClientSecret": sentinels["cid"],
-                "oauth2ProxyCookieSecret": sentinels["ck"],
+                "APP_DATABASE_URL": f"postgresql://app:{sentinels['db']}@db:5432/app",
+                "STREAMLIT_SERVER_COOKIE_SECRET": sentinels["cookie"],
+                "OAUTH2_PROXY_CLIENT_SECRET": sentinels["cid"],
+                "OAUTH2_PROXY_COOKIE_SECRET": sentinels["ck"],
             }
         },
     )
@@ -201,9 +201,14 @@ def test_existing_secret_is_used_and_none_is_created(render):
 
 
 def test_missing_required_secret_is_named(chart):
-    with pytest.raises(helm_python.HelmError, match=r"secrets\.streamlitCookieSecret is required"):
+    with pytest.raises(
+        helm_python.HelmError, match=r"secrets\.STREAMLIT_SERVER_COOKIE_SECRET is required"
+    ):
         chart.render(
-            {"oauth2Proxy": {"enabled": False}, "secrets": {"databaseUrl": "postgresql://x/y"}},
+            {
+                "oauth2Proxy": {"enabled": False},
+                "secrets": {"APP_DATABASE_URL": "postgresql://x/y"},
+            },
             name="demo",
             namespace="apps",
         )
