@@ -129,7 +129,7 @@ down: ## stop the stack (data stays in its volume; add -v by hand to wipe it)
 logs: ## follow the stack's logs
 	$(COMPOSE) $(COMPOSE_FILES) logs --follow --tail=100
 
-smoke: $(VENV)/.app ## smoke-check a running deployment: make smoke URL=https://host [SMOKE_ARGS="--auth"]
+smoke: $(VENV)/.app ## smoke-check a running deployment: make smoke URL=https://host [SMOKE_ARGS="--auth --api-url https://host/api"]
 	@test -n "$(URL)" || { echo "make smoke: set URL, e.g. make smoke URL=http://127.0.0.1:8501 SMOKE_ARGS='--api-url http://127.0.0.1:8000'"; exit 2; }
 	$(BIN)/python -m app.ops.smoke --url "$(URL)" $(SMOKE_ARGS)
 

@@ -5,21 +5,25 @@
         [RELEASE=streamlit-app] [NAMESPACE=streamlit-app] [SMOKE_URL=https://host] [DRY_RUN=1]
 
 Refuses, with one line saying what to do, before touching the cluster when:
-helm or kubectl is missing, the values file is missing, the secrets the chart
-needs are neither in the values nor in the named existing Secret, or there is
-no current kube context. Then runs `helm upgrade --install --atomic --wait`
-(Helm 4: `--rollback-on-failure --wait=watcher`), so a failed rollout rolls
-back, then the gates: `helm test` (the in-cluster smoke pod) and, with
-SMOKE_URL, `python -m app.ops.smoke` from here against the public URL; a
-failed gate rolls back to the previous revision.
+helm or kubectl is missing, the values file is missing, the chart does not
+render with it (a secret value missing, a schema error), a secret the rendered
+pods mount is missing from the named existing Secret or ends in a newline, or
+there is no current kube context. Which secrets the pods mount comes from the
+chart itself (`helm template` with the same values and overrides). Then runs
+`helm upgrade --install --atomic --wait` (Helm 4: `--rollback-on-failure
+--wait=watcher`), so a failed rollout rolls back, then the gates: `helm test`
+(the in-cluster smoke pod) and, with SMOKE_URL, `python -m app.ops.smoke` from
+here against the public URL; a failed gate rolls back to the previous revision.
 
-DRY_RUN=1 prints the helm command and renders the same chart, values and
-overrides with `helm template` instead: no cluster needed.
+DRY_RUN=1 prints the helm command, the Secret keys the pods mount, and the
+manifests `helm template` renders from the same chart, values and overrides
+instead: no cluster needed.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import shlex
 import shutil
@@ -32,16 +36,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "helm/streamlit-app"
-# Secret keys the chart mounts: always, and with oauth2-proxy on.
-APP_KEYS = ("APP_DATABASE_URL", "streamlit-cookie-secret")
-AUTH_KEYS = ("oauth2-proxy-client-secret", "oauth2-proxy-cookie-secret")
-# The same secrets as chart values (secrets.*), when the chart creates the Secret.
-VALUE_FOR_KEY = {
-    "APP_DATABASE_URL": "databaseUrl",
-    "streamlit-cookie-secret": "streamlitCookieSecret",
-    "oauth2-proxy-client-secret": "oauth2ProxyClientSecret",
-    "oauth2-proxy-cookie-secret": "oauth2ProxyCookieSecret",
-}
+POD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "Pod")
 
 
 class Refused(Exception):
@@ -74,27 +69,43 @@ def _values(path: str) -> dict[str, Any]:
     return values
 
 
-def required_keys(values: dict[str, Any]) -> tuple[str, ...]:
-    auth = (values.get("oauth2Proxy") or {}).get("enabled", True)
-    return APP_KEYS + (AUTH_KEYS if auth else ())
+def _render(helm: str, args: argparse.Namespace) -> tuple[str, list[dict[str, Any]]]:
+    """The manifests `helm upgrade` would apply, as text and as objects."""
+    rendered = _run([helm, "template", *helm_args(args)])
+    if rendered.returncode != 0:
+        lines = rendered.stderr.strip().splitlines() or ["no output"]
+        error = next((line for line in lines if line.startswith("Error")), lines[-1])
+        raise Refused(f"the chart does not render with VALUES={args.values}: {error}")
+    return rendered.stdout, [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
 
 
-def _check_values_secrets(values: dict[str, Any], path: str) -> str | None:
-    """The existing Secret's name, or None once the values carry every secret."""
-    secrets = values.get("secrets") or {}
-    if existing := secrets.get("existingSecret"):
-        return existing
-    missing = [
-        f"secrets.{VALUE_FOR_KEY[k]}"
-        for k in required_keys(values)
-        if not secrets.get(VALUE_FOR_KEY[k])
+def _pod_specs(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        o["spec"] if o["kind"] == "Pod" else o["spec"]["template"]["spec"]
+        for o in objects
+        if o["kind"] in POD_KINDS
     ]
-    if missing:
+
+
+def mounted_secrets(objects: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Secret name -> the keys the rendered pods mount from it."""
+    mounted: dict[str, set[str]] = {}
+    for spec in _pod_specs(objects):
+        for volume in spec.get("volumes", []):
+            if secret := volume.get("secret"):
+                keys = {item["key"] for item in secret.get("items", [])}
+                mounted.setdefault(secret["secretName"], set()).update(keys)
+    return {name: sorted(keys) for name, keys in mounted.items()}
+
+
+def _check_secret_values(where: str, data: dict[str, str], keys: list[str]) -> None:
+    if missing := [key for key in keys if key not in data]:
+        raise Refused(f"{where} lacks the keys {', '.join(missing)}")
+    if newline := [key for key in keys if data[key].endswith("\n")]:
         raise Refused(
-            f"VALUES={path}: {', '.join(missing)} not set; set secrets.existingSecret to a "
-            "Secret you created (see helm/streamlit-app/README.md) or give the values"
+            f"{where}: {', '.join(newline)} ends in a newline, which oauth2-proxy would "
+            "read as part of the secret: write the value with printf %s (or tr -d '\\n')"
         )
-    return None
 
 
 def _check_context(kubectl: str) -> str:
@@ -107,16 +118,16 @@ def _check_context(kubectl: str) -> str:
     return result.stdout.strip()
 
 
-def _check_existing_secret(kubectl: str, namespace: str, name: str, keys: tuple[str, ...]) -> None:
+def _check_existing_secret(kubectl: str, namespace: str, name: str, keys: list[str]) -> None:
     result = _run([kubectl, "--namespace", namespace, "get", "secret", name, "--output", "json"])
     if result.returncode != 0:
         raise Refused(
             f"Secret {name} not found in namespace {namespace} ({result.stderr.strip()}): "
             "create it first (see helm/streamlit-app/README.md)"
         )
-    present = set((json.loads(result.stdout).get("data") or {}).keys())
-    if missing := [key for key in keys if key not in present]:
-        raise Refused(f"Secret {namespace}/{name} lacks the keys {', '.join(missing)}")
+    data = json.loads(result.stdout).get("data") or {}
+    decoded = {key: base64.b64decode(value).decode(errors="replace") for key, value in data.items()}
+    _check_secret_values(f"Secret {namespace}/{name}", decoded, keys)
 
 
 def helm_args(args: argparse.Namespace) -> list[str]:
@@ -161,26 +172,33 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         helm = _tool("helm", "install Helm 3.14+ or 4 (https://helm.sh/docs/intro/install/)")
-        values = _values(args.values)
+        _values(args.values)  # readable refusals before helm reads it
         for name, value in (
             ("IMAGE_REPOSITORY", args.image_repository),
             ("IMAGE_TAG", args.image_tag),
         ):
             if not value:
                 raise Refused(f"{name} is not set: the image to deploy, e.g. make push first")
-        existing = _check_values_secrets(values, args.values)
+        manifests, objects = _render(helm, args)
+        secrets = mounted_secrets(objects)
+        # The chart's own Secret carries the values; an existing one is checked in the cluster.
+        created = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Secret"}
+        for name, keys in secrets.items():
+            if name in created:
+                data = created[name].get("stringData") or {}
+                _check_secret_values(f"VALUES={args.values} secrets", data, keys)
         command = upgrade_command(helm, args)
         print("+", shlex.join(command), flush=True)
+        for name, keys in secrets.items():
+            print(f"# Secret {name}: {', '.join(keys)}", flush=True)
         if args.dry_run:
-            rendered = _run([helm, "template", *helm_args(args)])
-            if rendered.returncode != 0:
-                raise Refused(f"helm template failed: {rendered.stderr.strip()}")
-            print(rendered.stdout)
+            print(manifests)
             return 0
         kubectl = _tool("kubectl", "install kubectl (https://kubernetes.io/docs/tasks/tools/)")
         context = _check_context(kubectl)
-        if existing:
-            _check_existing_secret(kubectl, args.namespace, existing, required_keys(values))
+        for name, keys in secrets.items():
+            if name not in created:
+                _check_existing_secret(kubectl, args.namespace, name, keys)
         print(f"deploying {args.release} to {context}/{args.namespace}", flush=True)
     except Refused as refusal:
         print(f"make deploy: {refusal}", file=sys.stderr)
@@ -191,8 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     gates = [[helm, "test", args.release, "--namespace", args.namespace, "--logs"]]
     if args.smoke_url:
         smoke = [sys.executable, "-m", "app.ops.smoke", "--url", args.smoke_url]
-        if (values.get("oauth2Proxy") or {}).get("enabled", True):
-            smoke += ["--auth", "--edge", "sidecar"]
+        # Sign-in in front when the chart renders its sidecar (whatever its default).
+        containers = [c["name"] for spec in _pod_specs(objects) for c in spec["containers"]]
+        if "oauth2-proxy" in containers:
+            smoke.append("--auth")
         gates.append(smoke)
     for gate in gates:
         if subprocess.run(gate, check=False, cwd=ROOT).returncode != 0:

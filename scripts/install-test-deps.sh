@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # --- Go-built tools, pinned, into a cache outside the repo ---
 # `go install module@version` is refused here (the proxy does not serve the
 # modules' version lists), so a throwaway module `go get`s the exact release
-# and builds the package. Rebuilt only when the cached binary's version differs.
+# and builds the package. Rebuilt only when the cached binary's version differs
+# (so each tool's version ldflag must be the variable its --version prints).
 tools_bin="${XDG_CACHE_HOME:-$HOME/.cache}/streamlit-template/bin"
 mkdir -p "$tools_bin"
 # go_tool NAME MODULE VERSION PACKAGE [LDFLAGS]: build PACKAGE of MODULE@VERSION as tools_bin/NAME
@@ -23,7 +24,7 @@ go_tool() {
   (
     cd "$build_dir"
     go mod init "${name}-build" >/dev/null 2>&1
-    go get "${module}@${version}" >/dev/null 2>&1
+    go get "${module}@${version}"   # its errors (proxy, checksums) are the ones to read
     go build -o "$tools_bin/$name" -ldflags "$ldflags" "$package"
   )
   rm -rf "$build_dir"
@@ -77,10 +78,13 @@ container_packages=(podman runc debootstrap catatonit)
 # nginx (Debian 1.22, has auth_request), Chromium (driven by Playwright, never
 # a downloaded browser) and oauth2-proxy.
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nginx chromium >/dev/null
+# The same release compose and the chart pin (tests/workflows checks the three agree).
 # renovate: datasource=github-releases depName=oauth2-proxy/oauth2-proxy
-OAUTH2_PROXY_VERSION=v7.6.0
+OAUTH2_PROXY_VERSION=v7.15.6
+# Since v7.7.0 the version variable lives in pkg/version, not main.
 go_tool oauth2-proxy github.com/oauth2-proxy/oauth2-proxy/v7 "$OAUTH2_PROXY_VERSION" \
-  github.com/oauth2-proxy/oauth2-proxy/v7 "-X main.VERSION=${OAUTH2_PROXY_VERSION}"
+  github.com/oauth2-proxy/oauth2-proxy/v7 \
+  "-X github.com/oauth2-proxy/oauth2-proxy/v7/pkg/version.VERSION=${OAUTH2_PROXY_VERSION}"
 
 # --- chart layer: tests/deploy ---
 # helm and kubectl for `make deploy`'s refusals and dry run (the chart tests

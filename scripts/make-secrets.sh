@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Generate the local secrets docker/compose.yaml mounts, one file each, under
-# secrets/ (gitignored). Existing files are kept,
-# so re-running never logs anyone out or breaks the database password.
+# secrets/ (gitignored), named as the variable each consumer knows. Written
+# with printf '%s', no trailing newline: oauth2-proxy reads its files as they
+# are. Existing files are kept, so re-running never logs anyone out or breaks
+# the database password.
 # Usage: scripts/make-secrets.sh [DIR]   (default: secrets)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,12 +21,12 @@ write_once() {  # file, value
   fi
 }
 
-write_once postgres_password "$(random 24)"
-write_once APP_DATABASE_URL "postgresql://app:$(cat "$dir/postgres_password")@postgres:5432/app"
-write_once streamlit_cookie_secret "$(random 32)"
-write_once oauth2_proxy_cookie_secret "$(random 24)"   # 24 bytes -> 32 characters, as oauth2-proxy wants
+write_once POSTGRES_PASSWORD "$(random 24)"
+write_once APP_DATABASE_URL "postgresql://app:$(cat "$dir/POSTGRES_PASSWORD")@postgres:5432/app"
+write_once STREAMLIT_SERVER_COOKIE_SECRET "$(random 32)"
+write_once OAUTH2_PROXY_COOKIE_SECRET "$(random 24)"   # 24 bytes -> 32 characters, as oauth2-proxy wants
 # Any value works with the dev provider; replace it with your provider's secret.
-write_once oauth2_proxy_client_secret "$(random 24)"
+write_once OAUTH2_PROXY_CLIENT_SECRET "$(random 24)"
 # Compose bind-mounts these files as they are, and the containers' own users
 # (uid 10001, postgres, nginx) must read them: keep the checkout itself private.
 chmod 0644 "$dir"/*

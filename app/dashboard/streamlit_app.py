@@ -22,6 +22,7 @@ from app.dashboard import data  # noqa: E402  (needs valid settings to import)
 
 # st.user holds what the proxy put in the trusted identity headers, if anything.
 user = st.user.get("email") or "anonymous"
+name = st.user.get("name")
 if user != "anonymous" and not st.session_state.get("sign_in_recorded"):
     data.record(user, "sign_in_seen")
     st.session_state.sign_in_recorded = True
@@ -35,5 +36,5 @@ navigation = st.navigation(
         st.Page(pages / "audit.py", title="Audit"),
     ]
 )
-st.sidebar.caption(f"Signed in as {user}")
+st.sidebar.caption(f"Signed in as {user}" + (f" ({name})" if name else ""))
 navigation.run()

@@ -6,13 +6,13 @@ passes or the deadline runs out (a rollout may still be settling), must
 answer within its time budget, and prints one line: PASS, FAIL or SKIP.
 Exits 1 when any check fails.
 
-Three shapes of deployment:
-- through the edge (nginx): ``--url https://host --auth`` (health paths as
-  nginx/nginx.conf exposes them, the API under /api);
-- the Helm chart's oauth2-proxy sidecar: ``--url https://host --auth --edge
-  sidecar`` (oauth2-proxy's /ping and /ready at the root; the API is
-  cluster-internal, so add ``--api-url`` from inside the cluster, as
-  ``helm test`` does);
+Two shapes of deployment:
+- behind sign-in (nginx with oauth2-proxy, or the Helm chart's oauth2-proxy
+  sidecar; both serve oauth2-proxy's /oauth2/ping and /oauth2/ready):
+  ``--url https://host --auth``, plus ``--cookie`` of a signed-in session for
+  the WebSocket check, plus ``--api-url https://host/api`` where the edge
+  exposes the API (nginx does; the chart keeps it cluster-internal, so
+  ``helm test`` gives the API Service from inside the cluster);
 - services reached directly: ``--url http://dashboard:8501 --api-url http://api:8000``.
 """
 
@@ -73,21 +73,16 @@ def build_checks(args: argparse.Namespace) -> list[Check]:
             _status(f"{url}/_stcore/health", 200, budget),
         ),
     ]
-    if api := _api_url(args):
+    if args.api_url:
+        api = args.api_url.rstrip("/")
         checks += [
             Check("api-alive", f"{api}/healthz", _status(f"{api}/healthz", 200, budget)),
             Check("api-ready", f"{api}/readyz", _status(f"{api}/readyz", 200, budget)),
         ]
     if args.auth:
-        # nginx serves oauth2-proxy under /oauth2/; a sidecar serves it at the root.
-        auth = f"{url}/oauth2" if args.edge == "nginx" else url
-        if args.edge == "nginx":
-            checks.append(
-                Check("edge-health", f"{url}/healthz", _status(f"{url}/healthz", 200, budget))
-            )
         checks += [
-            Check("auth-alive", f"{auth}/ping", _status(f"{auth}/ping", 200, budget)),
-            Check("auth-ready", f"{auth}/ready", _status(f"{auth}/ready", 200, budget)),
+            Check("auth-alive", f"{url}/oauth2/ping", _status(f"{url}/oauth2/ping", 200, budget)),
+            Check("auth-ready", f"{url}/oauth2/ready", _status(f"{url}/oauth2/ready", 200, budget)),
             Check("sign-in-redirect", f"{url}/", _status(f"{url}/", 302, budget)),
         ]
     if not args.auth or args.cookie:
@@ -95,15 +90,6 @@ def build_checks(args: argparse.Namespace) -> list[Check]:
             Check("websocket-run", f"{url}/_stcore/stream", _script_run(url, args.cookie, budget))
         )
     return checks
-
-
-def _api_url(args: argparse.Namespace) -> str | None:
-    """The API's base URL: given, under the edge at /api, or none (sidecar: cluster-internal)."""
-    if args.api_url:
-        return args.api_url.rstrip("/")
-    if args.auth and args.edge == "sidecar":
-        return None
-    return f"{args.url.rstrip('/')}/api"
 
 
 def run_check(check: Check, deadline: float, budget: float) -> tuple[bool, str]:
@@ -130,17 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--url", required=True, help="the dashboard or the edge, e.g. https://host")
-    parser.add_argument("--api-url", help="the API when not under URL/api (direct access)")
+    parser.add_argument("--api-url", help="the API's base URL (its /healthz and /readyz)")
     parser.add_argument(
         "--auth",
         action="store_true",
         help="the edge with sign-in: check oauth2-proxy and the redirect",
-    )
-    parser.add_argument(
-        "--edge",
-        choices=("nginx", "sidecar"),
-        default="nginx",
-        help="with --auth: nginx in front (default) or the chart's oauth2-proxy sidecar",
     )
     parser.add_argument(
         "--cookie", help="a signed-in session's Cookie header, for the WebSocket check behind auth"
@@ -167,8 +147,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'PASS' if ok else 'FAIL'} {check.name:<18} {check.url}  {detail}", flush=True)
     if args.auth and not args.cookie:
         print(f"SKIP {'websocket-run':<18} {args.url}  auth on and no --cookie given")
-    if _api_url(args) is None:
-        print(f"SKIP {'api':<18} {args.url}  cluster-internal behind a sidecar: give --api-url")
+    if not args.api_url:
+        print(f"SKIP {'api':<18} {args.url}  no --api-url given")
     print(f"{'FAILED' if failed else 'OK'}: {failed} of the checks failed")
     return 1 if failed else 0
 

@@ -68,7 +68,7 @@ def played(render, app_image: str, tmp_path_factory: pytest.TempPathFactory) -> 
         "minimal",
         {
             "image": {"repository": repository, "tag": tag, "pullPolicy": "Never"},
-            "secrets": {"databaseUrl": DATABASE_URL},
+            "secrets": {"APP_DATABASE_URL": DATABASE_URL},
         },
     )
     manifests, host_ports = _playable(objects)
@@ -129,7 +129,7 @@ def test_pods_run_as_the_chart_says(played):
     assert podman("exec", name, "id", "-u").stdout.strip() == "10001"
     # Read-only root; the secret is a read-only file where the settings read it.
     assert podman("exec", name, "touch", "/app/x", check=False).returncode != 0
-    url = podman("exec", name, "cat", "/run/secrets/app/APP_DATABASE_URL").stdout
+    url = podman("exec", name, "cat", "/run/secrets/APP_DATABASE_URL").stdout
     assert url == DATABASE_URL
     assert podman("exec", name, "touch", "/tmp/x", check=False).returncode == 0
 

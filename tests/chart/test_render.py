@@ -23,6 +23,7 @@ from tests.support.chart import (
     PROFILES,
     by_kind,
     containers,
+    merge,
     named,
     pod_specs,
     profile_values,
@@ -200,7 +201,7 @@ def test_cookie_secret_reaches_streamlit_as_a_file(render, profile: str):
     dashboard = next(c for c in spec["containers"] if c["name"] == "dashboard")
     env = {e["name"]: e.get("value") for e in dashboard["env"]}
     path = env["STREAMLIT_SERVER_COOKIE_SECRET_FILE"]
-    assert _mounted_items(spec, dashboard)["streamlit-cookie-secret"] == path
+    assert _mounted_items(spec, dashboard)["STREAMLIT_SERVER_COOKIE_SECRET"] == path
     # The image's entrypoint is what turns the file into Streamlit's setting.
     assert "STREAMLIT_SERVER_COOKIE_SECRET_FILE" in (ROOT / "docker/entrypoint.sh").read_text()
 
@@ -211,10 +212,10 @@ def test_no_secret_value_in_env_args_configmaps_or_annotations(render):
         "gateway",
         {
             "secrets": {
-                "databaseUrl": f"postgresql://app:{sentinels['db']}@db:5432/app",
-                "streamlitCookieSecret": sentinels["cookie"],
-                "oauth2ProxyClientSecret": sentinels["cid"],
-                "oauth2ProxyCookieSecret": sentinels["ck"],
+                "APP_DATABASE_URL": f"postgresql://app:{sentinels['db']}@db:5432/app",
+                "STREAMLIT_SERVER_COOKIE_SECRET": sentinels["cookie"],
+                "OAUTH2_PROXY_CLIENT_SECRET": sentinels["cid"],
+                "OAUTH2_PROXY_COOKIE_SECRET": sentinels["ck"],
             }
         },
     )
@@ -238,9 +239,14 @@ def test_existing_secret_is_used_and_none_is_created(render):
 
 
 def test_missing_required_secret_is_named(chart):
-    with pytest.raises(helm_python.HelmError, match=r"secrets\.streamlitCookieSecret is required"):
+    with pytest.raises(
+        helm_python.HelmError, match=r"secrets\.STREAMLIT_SERVER_COOKIE_SECRET is required"
+    ):
         chart.render(
-            {"oauth2Proxy": {"enabled": False}, "secrets": {"databaseUrl": "postgresql://x/y"}},
+            {
+                "oauth2Proxy": {"enabled": False},
+                "secrets": {"APP_DATABASE_URL": "postgresql://x/y"},
+            },
             name="demo",
             namespace="apps",
         )
@@ -376,12 +382,17 @@ def test_dashboard_readiness_does_not_touch_the_database(render):
 
 
 def test_streamlit_config_is_the_apps_own(render):
-    """The ConfigMap carries .streamlit/config.toml; only the trusted headers differ."""
+    """The ConfigMap carries .streamlit/config.toml; without the sidecar, the trusted
+    headers are dashboard.trustedUserHeaders (none by default)."""
     ours = tomllib.loads((ROOT / ".streamlit/config.toml").read_text())
+    assert ours["server"]["trustedUserHeaders"] == {
+        "X-Forwarded-Email": "email",
+        "X-Forwarded-Preferred-Username": "name",
+    }
     for profile, headers in (
         ("minimal", {}),  # nobody in front authenticates: trust no header
-        ("gateway", {"X-Forwarded-Email": "email", "X-Forwarded-User": "name"}),
-        ("traefik-no-auth", {"X-Auth-Request-Email": "email"}),
+        ("gateway", ours["server"]["trustedUserHeaders"]),  # the sidecar: the app's own
+        ("traefik-no-auth", {"X-Forwarded-Email": "email"}),
     ):
         rendered = tomllib.loads(
             named(render(profile), "ConfigMap", "-config")["data"]["config.toml"]
@@ -392,6 +403,19 @@ def test_streamlit_config_is_the_apps_own(render):
             "server": {k: v for k, v in ours["server"].items() if k != "trustedUserHeaders"},
         }
         assert rendered == expected
+
+
+def test_trusted_headers_are_refused_beside_the_sidecar(chart):
+    """With oauth2-proxy on, the app's own pair is the contract: a second one is an error."""
+    with pytest.raises(helm_python.HelmError, match=r"dashboard\.trustedUserHeaders: only with"):
+        chart.render(
+            merge(
+                profile_values("gateway"),
+                {"dashboard": {"trustedUserHeaders": {"X-Remote-User": "email"}}},
+            ),
+            name="demo",
+            namespace="apps",
+        )
 
 
 def test_streamlit_config_overrides_merge(render):

@@ -32,7 +32,7 @@ class Secrets:
             "--env",
             "APP_SECRETS_DIR=/run/secrets",
             "--env",
-            "STREAMLIT_SERVER_COOKIE_SECRET_FILE=/run/secrets/cookie_secret",
+            "STREAMLIT_SERVER_COOKIE_SECRET_FILE=/run/secrets/STREAMLIT_SERVER_COOKIE_SECRET",
         )
 
 
@@ -43,7 +43,7 @@ def secrets(tmp_path_factory: pytest.TempPathFactory) -> Secrets:
     token = uuid.uuid4().hex
     secrets = Secrets(directory, f"sqlite:////app/data/orders-{token}.db", f"cookie-{token}")
     (directory / "APP_DATABASE_URL").write_text(secrets.database_url + "\n")
-    (directory / "cookie_secret").write_text(secrets.cookie_secret)
+    (directory / "STREAMLIT_SERVER_COOKIE_SECRET").write_text(secrets.cookie_secret)
     # The container user (uid 10001) must read what root wrote.
     directory.chmod(0o755)
     for path in directory.iterdir():

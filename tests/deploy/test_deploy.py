@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.chart import CHART, profile_values
+from tests.support.chart import CHART, pod_specs, profile_values
 from tests.support.tools import ROOT, TOOLS_BIN, require_tool
 
 HINT = "scripts/install-test-deps.sh builds helm with Go; kubectl: https://kubernetes.io/docs/tasks/tools/"
@@ -72,13 +72,29 @@ def test_refuses_without_an_image_tag(tool_path: str, tmp_path: Path):
 
 
 def test_refuses_when_secrets_are_missing(tool_path: str, tmp_path: Path):
-    values = _values_file(tmp_path, {"secrets": {"databaseUrl": "postgresql://db/app"}})
+    """The chart names the first secret it lacks; oauth2-proxy's are needed by default."""
+    values = _values_file(tmp_path, {"secrets": {"APP_DATABASE_URL": "postgresql://db/app"}})
     result = deploy("--values", values, *IMAGE, path=tool_path)
     assert result.returncode == 2
-    line = result.stderr.strip()
-    assert "secrets.streamlitCookieSecret" in line
-    assert "secrets.oauth2ProxyClientSecret" in line
-    assert "secrets.databaseUrl," not in line  # given, so not named
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("make deploy: the chart does not render with VALUES=")
+    assert "secrets.OAUTH2_PROXY_CLIENT_SECRET is required" in line
+
+
+def test_refuses_a_secret_value_ending_in_a_newline(tool_path: str, tmp_path: Path):
+    secrets = profile_values("gateway")["secrets"]
+    values = _values_file(
+        tmp_path,
+        {
+            **profile_values("gateway"),
+            "secrets": {**secrets, "OAUTH2_PROXY_COOKIE_SECRET": "x" * 32 + "\n"},
+        },
+    )
+    result = deploy("--values", values, *IMAGE, "--dry-run", path=tool_path)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert "OAUTH2_PROXY_COOKIE_SECRET ends in a newline" in line
+    assert "printf %s" in line
 
 
 def test_refuses_without_a_kube_context(tool_path: str, tmp_path: Path):
@@ -130,3 +146,54 @@ def test_dry_run_command_renders_what_the_chart_engine_renders(
     }
     api = by_helm[("Deployment", "streamlit-app-api")]
     assert api["spec"]["template"]["spec"]["containers"][0]["image"] == "ghcr.io/acme/dash:0123abcd"
+
+
+def _compose_secrets() -> dict[str, set[str]]:
+    """Secret name -> its file under secrets/, and every service's mounts and *_FILE paths."""
+    compose = yaml.safe_load((ROOT / "docker/compose.yaml").read_text())
+    declared = {name: Path(spec["file"]).name for name, spec in compose["secrets"].items()}
+    for service in compose["services"].values():
+        for name in service.get("secrets", []):
+            assert name in declared, name
+        for variable, value in (service.get("environment") or {}).items():
+            if variable.endswith("_FILE"):
+                # Each consumer's variable names the file of the same name.
+                assert value == f"/run/secrets/{variable.removesuffix('_FILE')}", variable
+                assert Path(value).name in service["secrets"], variable
+    return declared
+
+
+def test_every_place_spells_the_secrets_alike(tool_path: str, tmp_path: Path, render):
+    """compose, `make secrets`, the chart (Secret keys, mounted files) and `make deploy`
+    name each secret once, as the variable its consumer knows."""
+    compose = _compose_secrets()
+    assert all(name == file for name, file in compose.items()), compose
+
+    subprocess.run(
+        [str(ROOT / "scripts/make-secrets.sh"), str(tmp_path / "secrets")],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    written = {p.name for p in (tmp_path / "secrets").iterdir() if p.stat().st_size > 0}
+    assert written == set(compose)
+    password = (tmp_path / "secrets/POSTGRES_PASSWORD").read_text()
+    assert password in (tmp_path / "secrets/APP_DATABASE_URL").read_text()
+
+    objects = render("gateway")  # oauth2-proxy on: every secret
+    (secret,) = [o for o in objects if o["kind"] == "Secret"]
+    mounted = set()
+    for _, spec in pod_specs(objects):
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        for container in spec["containers"]:
+            for mount in container.get("volumeMounts", []):
+                if items := volumes[mount["name"]].get("secret", {}).get("items"):
+                    assert mount["mountPath"] == "/run/secrets", mount
+                    assert all(item["path"] == item["key"] for item in items), items
+                    mounted |= {item["key"] for item in items}
+    assert set(secret["stringData"]) == mounted == set(compose) - {"POSTGRES_PASSWORD"}
+
+    # make deploy's list, derived from the chart it renders: the same.
+    values = _values_file(tmp_path, profile_values("existing-secret"))
+    result = deploy("--values", values, *IMAGE, "--dry-run", path=tool_path)
+    assert result.returncode == 0, result.stderr
+    (line,) = [line for line in result.stdout.splitlines() if line.startswith("# Secret ")]
+    assert line == f"# Secret streamlit-app-secrets: {', '.join(sorted(mounted))}"

@@ -1,6 +1,16 @@
-"""The whole edge on loopback: real nginx (our config), real oauth2-proxy (our
-config plus test-only flags), a test OpenID provider (oidc-provider-mock), two
-dashboard replicas and the API on a seeded SQLite file."""
+"""The edge on loopback, in both shapes that ship, with the real pinned oauth2-proxy
+(our config plus test-only flags, secrets read from files) and a test OpenID
+provider (oidc-provider-mock):
+
+- ``nginx``: the compose edge. Real nginx (our config) with auth_request to
+  oauth2-proxy, two dashboard replicas and the API on a seeded SQLite file.
+- ``sidecar``: the chart's. oauth2-proxy with the arguments and config the
+  chart renders, in front of one dashboard run with the Streamlit config the
+  chart renders.
+
+``edge`` is each shape in turn: the contract tests run against both.
+``nginx_edge`` and ``sidecar_edge`` are the shapes alone, for what only one has.
+"""
 
 from __future__ import annotations
 
@@ -16,18 +26,35 @@ from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from tests.support import servers
-from tests.support.tools import ROOT, TOOLS_BIN, free_port, require_tool
+from tests.support.chart import CHART, named
+from tests.support.tools import ROOT, TOOLS_BIN, free_port, missing, require_tool
 
 INSTALL_HINT = "scripts/install-test-deps.sh (apt nginx; oauth2-proxy built with Go)"
+SHAPES = ("nginx", "sidecar")
+# A user whose provider states a preferred_username: it arrives as the name.
+NAMED_USER = ("dora@example.com", "dora.m")
+# Rendered sidecar flags the sidecar shape replaces (name -> why); the rest are
+# used as they are. The fixture asserts each is rendered, so none slips past.
+REPLACED = {
+    "--config": "the rendered cfg, written here",
+    "--upstream": "the dashboard's port here",
+    "--oidc-issuer-url": "the mock provider",
+    "--redirect-url": "the callback on this machine",
+    "--client-secret-file": "the secret file written here",
+    "--cookie-secret-file": "the secret file written here",
+}
 
 
 @dataclass
 class Edge:
-    url: str  # nginx
-    replicas: dict[str, servers.Server]  # dashboard replicas by upstream address
-    nginx_log: Path
+    shape: str
+    url: str  # what the browser opens
+    replicas: dict[str, servers.Server]  # dashboards by address
+    api_url: str | None  # the API where the edge exposes it
+    nginx_log: Path | None
 
 
 @contextlib.contextmanager
@@ -76,40 +103,79 @@ def nginx_bin() -> str:
 
 
 @pytest.fixture(scope="session")
-def edge(sqlite_env: dict, nginx_bin: str, tmp_path_factory) -> Iterator[Edge]:
-    from oidc_provider_mock import run_server_in_thread
+def oauth2_proxy_bin() -> str:
+    """The oauth2-proxy binary, at exactly the release the chart and compose pin."""
+    binary = require_tool("oauth2-proxy", INSTALL_HINT, (str(TOOLS_BIN),))
+    pinned = yaml.safe_load((CHART / "values.yaml").read_text())["oauth2Proxy"]["image"]["tag"]
+    version = subprocess.run(
+        [binary, "--version"], capture_output=True, text=True, check=False
+    ).stdout
+    if f"oauth2-proxy {pinned} " not in version:
+        missing(f"oauth2-proxy {pinned} (found: {version.strip() or 'no version'})", INSTALL_HINT)
+    return binary
 
-    oauth2_proxy = require_tool("oauth2-proxy", INSTALL_HINT, (str(TOOLS_BIN),))
-    tmp = tmp_path_factory.mktemp("edge")
+
+@pytest.fixture(scope="session")
+def issuer() -> Iterator[str]:
+    """The test OpenID provider; NAMED_USER is predefined, any other typed-in e-mail
+    signs in with the e-mail claim alone."""
+    from oidc_provider_mock import User, run_server_in_thread
+
+    email, name = NAMED_USER
+    user = User(sub=email, claims={"email": email, "preferred_username": name})
+    with run_server_in_thread(port=free_port(), user_claims=[user]) as server:
+        yield f"http://127.0.0.1:{server.server_port}"
+
+
+@contextlib.contextmanager
+def oauth2_proxy(
+    binary: str, args: list[str], port: int, public_url: str, tmp: Path
+) -> Iterator[None]:
+    """oauth2-proxy on `port` with `args`, its secrets read from files (written as
+    `make secrets` writes them: no trailing newline), its callback at `public_url`
+    and the test-only flags."""
+    client_secret, cookie_secret = (
+        tmp / "OAUTH2_PROXY_CLIENT_SECRET",
+        tmp / "OAUTH2_PROXY_COOKIE_SECRET",
+    )
+    client_secret.write_text("edge-test-client-secret")
+    cookie_secret.write_text("0123456789abcdef0123456789abcdef")
+    argv = [
+        binary,
+        *args,
+        f"--client-secret-file={client_secret}",
+        f"--cookie-secret-file={cookie_secret}",
+        f"--redirect-url={public_url}/oauth2/callback",
+        # Test-only: plain HTTP, and the mock provider's unverified e-mails.
+        f"--http-address=127.0.0.1:{port}",
+        "--cookie-secure=false",
+        "--cookie-name=_edge_test_session",
+        "--insecure-oidc-allow-unverified-email",
+    ]
+    with process(argv, tmp / "oauth2-proxy.log", f"http://127.0.0.1:{port}/oauth2/ping"):
+        yield
+
+
+@pytest.fixture(scope="session")
+def nginx_edge(
+    sqlite_env: dict, nginx_bin: str, oauth2_proxy_bin: str, issuer: str, tmp_path_factory
+) -> Iterator[Edge]:
+    tmp = tmp_path_factory.mktemp("nginx-edge")
     nginx_port, proxy_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{nginx_port}"
     with contextlib.ExitStack() as stack:
         api = stack.enter_context(servers.api(sqlite_env, tmp / "api.log"))
         env = {**sqlite_env, "APP_API_URL": api.url}
         replicas = [
             stack.enter_context(servers.dashboard(env, tmp / f"dashboard-{i}.log")) for i in (1, 2)
         ]
-        idp = stack.enter_context(run_server_in_thread(port=free_port()))
-        issuer = f"http://127.0.0.1:{idp.server_port}"
-        stack.enter_context(
-            process(
-                [
-                    oauth2_proxy,
-                    f"--config={ROOT / 'oauth2-proxy/oauth2-proxy.cfg'}",
-                    # Test-only: plain-HTTP issuer and cookies, a mock provider's unverified emails.
-                    f"--http-address=127.0.0.1:{proxy_port}",
-                    f"--oidc-issuer-url={issuer}",
-                    "--client-id=edge-test",
-                    "--client-secret=edge-test-secret",
-                    "--cookie-secret=0123456789abcdef0123456789abcdef",
-                    "--cookie-secure=false",
-                    "--cookie-name=_edge_test_session",
-                    f"--redirect-url=http://127.0.0.1:{nginx_port}/oauth2/callback",
-                    "--insecure-oidc-allow-unverified-email",
-                ],
-                tmp / "oauth2-proxy.log",
-                f"http://127.0.0.1:{proxy_port}/ping",
-            )
-        )
+        oauth2_args = [
+            f"--config={ROOT / 'oauth2-proxy/oauth2-proxy.cfg'}",
+            f"--oidc-issuer-url={issuer}",
+            "--client-id=edge-test",
+        ]
+        # Its callback is nginx's: the browser comes back through the edge.
+        stack.enter_context(oauth2_proxy(oauth2_proxy_bin, oauth2_args, proxy_port, url, tmp))
         addresses = [r.url.removeprefix("http://") for r in replicas]
         config = render_nginx(
             tmp / "nginx",
@@ -123,12 +189,67 @@ def edge(sqlite_env: dict, nginx_bin: str, tmp_path_factory) -> Iterator[Edge]:
             process(
                 [nginx_bin, "-p", str(tmp), "-c", str(config), "-e", "stderr", "-g", "daemon off;"],
                 nginx_log,
-                f"http://127.0.0.1:{nginx_port}/healthz",
+                f"{url}/healthz",
             )
         )
         yield Edge(
-            f"http://127.0.0.1:{nginx_port}", dict(zip(addresses, replicas, strict=True)), nginx_log
+            "nginx", url, dict(zip(addresses, replicas, strict=True)), f"{url}/api", nginx_log
         )
+
+
+def _flag(arg: str) -> str:
+    return arg.split("=", 1)[0]
+
+
+@pytest.fixture(scope="session")
+def sidecar_edge(
+    render, sqlite_env: dict, oauth2_proxy_bin: str, issuer: str, tmp_path_factory
+) -> Iterator[Edge]:
+    objects = render("gateway")
+    config = named(objects, "ConfigMap", "-config")["data"]
+    spec = named(objects, "Deployment", "-dashboard")["spec"]["template"]["spec"]
+    dashboard_container, proxy_container = spec["containers"]
+    rendered_args = proxy_container["args"]
+    assert {_flag(a) for a in rendered_args} >= set(REPLACED)
+
+    tmp = tmp_path_factory.mktemp("sidecar-edge")
+    # The dashboard's working directory: the rendered config.toml and the app.
+    (tmp / ".streamlit").mkdir()
+    (tmp / ".streamlit/config.toml").write_text(config["config.toml"])
+    (tmp / "app").symlink_to(ROOT / "app")
+    (tmp / "oauth2-proxy.cfg").write_text(config["oauth2-proxy.cfg"])
+    with contextlib.ExitStack() as stack:
+        dashboard = stack.enter_context(
+            servers.dashboard(
+                sqlite_env,
+                tmp / "dashboard.log",
+                # As the pod runs it: the image's entrypoint passes 0.0.0.0,
+                # then the rendered arguments (loopback only).
+                extra_args=(
+                    "--server.address=0.0.0.0",
+                    *(a for a in dashboard_container["args"] if a.startswith("--")),
+                ),
+                cwd=tmp,
+            )
+        )
+        oauth2_args = [
+            *(a for a in rendered_args if _flag(a) not in REPLACED),
+            f"--config={tmp / 'oauth2-proxy.cfg'}",
+            f"--upstream={dashboard.url}",
+            f"--oidc-issuer-url={issuer}",
+        ]
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        stack.enter_context(oauth2_proxy(oauth2_proxy_bin, oauth2_args, port, url, tmp))
+        address = dashboard.url.removeprefix("http://")
+        # The API is cluster-internal in the chart: not behind the sidecar.
+        yield Edge("sidecar", url, {address: dashboard}, None, None)
+
+
+@pytest.fixture(scope="session", params=SHAPES)
+def edge(request: pytest.FixtureRequest) -> Edge:
+    """Each edge shape in turn."""
+    return request.getfixturevalue(f"{request.param}_edge")
 
 
 def sign_in(url: str, email: str) -> requests.Session:

@@ -39,10 +39,10 @@ def page(tmp_path):
             browser.close()
 
 
-def test_sign_in_and_move_the_date_slider(edge: Edge, page):
+def test_sign_in_and_move_the_date_slider(nginx_edge: Edge, page):
     from playwright.sync_api import expect
 
-    page.goto(f"{edge.url}/")
+    page.goto(f"{nginx_edge.url}/")
     page.fill('input[placeholder="sub"]', "dora@example.com")  # the provider's login form
     page.press('input[placeholder="sub"]', "Enter")
 

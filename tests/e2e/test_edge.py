@@ -1,26 +1,30 @@
-"""Requests through the real edge: sign-in, identity headers, WebSocket, health, stickiness."""
+"""Requests through the real edge: the contract both shapes keep (health open, sign-in
+for everything else, the signed-in user's e-mail and name, forged identities and
+unsigned WebSockets refused), then what only nginx or only the sidecar has."""
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import re
 import signal
 import subprocess
-from urllib.parse import parse_qs, urlsplit
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 import requests
 
 from app.ops.stream_client import Session, StreamlitError
-from tests.e2e.conftest import Edge, cookie_header, render_nginx, sign_in
+from tests.e2e.conftest import NAMED_USER, Edge, cookie_header, render_nginx, sign_in
 from tests.support.tools import ROOT, free_port, require_tool
 
-EMAIL = "ann@example.com"
+FORGED = {"X-Forwarded-Email": "mallory@evil.example", "X-Forwarded-Preferred-Username": "mallory"}
 
 
 def _run_page(url: str, headers: dict[str, str]) -> list[str]:
     async def run() -> list[str]:
-        async with Session(url, headers=headers) as session:
+        async with Session(url, headers=headers, timeout=60) as session:
             return (await session.run()).texts
 
     return asyncio.run(run())
@@ -31,6 +35,64 @@ def _sessions_seen(replica_url: str) -> int:
     metrics = requests.get(f"{replica_url}/_stcore/metrics", timeout=10).text
     found = re.findall(r'^session_events_total\{type="connect"\} (\d+)', metrics, re.M)
     return int(found[0]) if found else 0
+
+
+# --- the contract, in both shapes ----------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/_stcore/health", "/oauth2/ping", "/oauth2/ready"])
+def test_health_paths_answer_without_a_session(edge: Edge, path: str):
+    response = requests.get(f"{edge.url}{path}", allow_redirects=False, timeout=10)
+    assert response.status_code == 200, (path, response.status_code)
+
+
+@pytest.mark.parametrize("path", ["/", "/_stcore/host-config", "/_stcore/health/x", "/a?x=1"])
+def test_unauthenticated_requests_go_to_sign_in(edge: Edge, path: str):
+    """No session: to the provider's sign-in, with a state that brings the browser
+    back to `path` (nginx hands its 401 to oauth2-proxy's /oauth2/start)."""
+    response = requests.get(f"{edge.url}{path}", allow_redirects=False, timeout=10)
+    assert response.status_code == 302, (path, response.status_code)
+    location = urlsplit(response.headers["Location"])
+    assert location.path == "/oauth2/authorize"
+    # The state is "nonce:path", the path URL-encoded.
+    assert unquote(parse_qs(location.query)["state"][0].split(":", 1)[1]) == path
+
+
+def test_an_unauthenticated_websocket_is_refused(edge: Edge):
+    with pytest.raises(StreamlitError) as refused:
+        _run_page(edge.url, {})
+    assert refused.value.kind == "upgrade refused"
+
+
+def test_the_signed_in_user_reaches_streamlit_with_email_and_name(edge: Edge):
+    email, name = NAMED_USER
+    session = sign_in(edge.url, email)
+    page = session.get(f"{edge.url}/", timeout=10)
+    assert page.status_code == 200
+    assert "<title>" in page.text
+    texts = _run_page(edge.url, cookie_header(session))
+    assert f"Signed in as {email} ({name})" in texts
+    assert any(t.startswith("Revenue: ") for t in texts)
+
+
+@pytest.mark.parametrize(
+    ("email", "shown"),
+    [
+        (NAMED_USER[0], f"Signed in as {NAMED_USER[0]} ({NAMED_USER[1]})"),
+        # The provider states no preferred_username: the forged one must not fill the gap.
+        ("bob@example.com", "Signed in as bob@example.com"),
+    ],
+)
+def test_a_forged_identity_never_reaches_the_app(edge: Edge, email: str, shown: str):
+    with pytest.raises(StreamlitError):
+        _run_page(edge.url, FORGED)  # without a session: refused before the app
+    session = sign_in(edge.url, email)
+    texts = _run_page(edge.url, {**cookie_header(session), **FORGED})
+    assert shown in texts
+    assert not any("mallory" in t for t in texts)
+
+
+# --- nginx only: its config, the API, security headers, stickiness ----------------
 
 
 def test_the_production_config_passes_nginx_t(nginx_bin: str, tmp_path):
@@ -56,74 +118,64 @@ def test_gixy_finds_nothing():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("path", ["/", "/api/v1/forecast", "/some/page?x=1"])
-def test_unauthenticated_requests_go_to_sign_in(edge: Edge, path: str):
-    """nginx hands the 401 to oauth2-proxy's /oauth2/start, which sends the browser to the
-    provider's sign-in; the state it carries brings the browser back to `path`."""
-    response = requests.get(f"{edge.url}{path}", allow_redirects=False, timeout=10)
-    assert response.status_code == 302
-    location = urlsplit(response.headers["Location"])
-    assert location.path == "/oauth2/authorize"
-    assert parse_qs(location.query)["state"][0].split(":", 1)[1] == path
-
-
-def test_an_unauthenticated_websocket_is_refused(edge: Edge):
-    with pytest.raises(StreamlitError) as refused:
-        _run_page(edge.url, {})
-    assert refused.value.kind == "upgrade refused"
-
-
-@pytest.mark.parametrize(
-    "path",
-    ["/healthz", "/_stcore/health", "/api/healthz", "/api/readyz", "/oauth2/ping", "/oauth2/ready"],
-)
-def test_health_paths_answer_without_a_session(edge: Edge, path: str):
-    response = requests.get(f"{edge.url}{path}", allow_redirects=False, timeout=10)
+@pytest.mark.parametrize("path", ["/healthz", "/api/healthz", "/api/readyz"])
+def test_nginx_and_api_health_answer_without_a_session(nginx_edge: Edge, path: str):
+    response = requests.get(f"{nginx_edge.url}{path}", allow_redirects=False, timeout=10)
     assert response.status_code == 200, (path, response.status_code)
 
 
-def test_security_headers_and_no_version(edge: Edge):
-    response = requests.get(f"{edge.url}/", allow_redirects=False, timeout=10)
+def test_the_api_needs_sign_in_and_answers_once_signed_in(nginx_edge: Edge):
+    forecast = f"{nginx_edge.url}/api/v1/forecast?months=3"
+    assert requests.get(forecast, allow_redirects=False, timeout=10).status_code == 302
+    session = sign_in(nginx_edge.url, "ann@example.com")
+    assert session.get(forecast, timeout=10).status_code == 200
+
+
+def test_security_headers_and_no_version(nginx_edge: Edge):
+    response = requests.get(f"{nginx_edge.url}/", allow_redirects=False, timeout=10)
     assert response.headers["Server"] == "nginx"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
-def test_signed_in_the_page_and_websocket_show_the_user(edge: Edge):
-    session = sign_in(edge.url, EMAIL)
-    page = session.get(f"{edge.url}/", timeout=10)
-    assert page.status_code == 200
-    assert "<title>" in page.text
-    texts = _run_page(edge.url, cookie_header(session))
-    assert f"Signed in as {EMAIL}" in texts
-    assert any(t.startswith("Revenue: ") for t in texts)
-    assert session.get(f"{edge.url}/api/v1/forecast?months=3", timeout=10).status_code == 200
-
-
-def test_a_forged_identity_header_never_reaches_the_app(edge: Edge):
-    forged = {"X-Auth-Request-Email": "mallory@evil.example"}
-    with pytest.raises(StreamlitError):
-        _run_page(edge.url, forged)  # without a session: refused before the app
-    session = sign_in(edge.url, "bob@example.com")
-    texts = _run_page(edge.url, {**cookie_header(session), **forged})
-    assert "Signed in as bob@example.com" in texts
-    assert not any("mallory" in t for t in texts)
-
-
-def test_one_browser_stays_on_one_replica_and_fails_over(edge: Edge):
-    session = sign_in(edge.url, "carol@example.com")
+def test_one_browser_stays_on_one_replica_and_fails_over(nginx_edge: Edge):
+    session = sign_in(nginx_edge.url, "carol@example.com")
     headers = cookie_header(session)
     assert "route=" in headers["Cookie"]
-    before = {address: _sessions_seen(r.url) for address, r in edge.replicas.items()}
+    before = {address: _sessions_seen(r.url) for address, r in nginx_edge.replicas.items()}
     for _ in range(4):  # reconnects of one browser
-        _run_page(edge.url, headers)
+        _run_page(nginx_edge.url, headers)
     for _ in range(10):
-        assert session.get(f"{edge.url}/", timeout=10).status_code == 200
-    grown = {a: _sessions_seen(r.url) - before[a] for a, r in edge.replicas.items()}
+        assert session.get(f"{nginx_edge.url}/", timeout=10).status_code == 200
+    grown = {a: _sessions_seen(r.url) - before[a] for a, r in nginx_edge.replicas.items()}
     assert sorted(grown.values()) == [0, 4], grown
 
     pinned = next(a for a, n in grown.items() if n)
-    edge.replicas[pinned].process.send_signal(signal.SIGKILL)
-    edge.replicas[pinned].process.wait(timeout=10)
-    statuses = [session.get(f"{edge.url}/", timeout=10).status_code for _ in range(10)]
+    nginx_edge.replicas[pinned].process.send_signal(signal.SIGKILL)
+    nginx_edge.replicas[pinned].process.wait(timeout=10)
+    statuses = [session.get(f"{nginx_edge.url}/", timeout=10).status_code for _ in range(10)]
     assert statuses == [200] * 10
-    assert any(t.startswith("Revenue: ") for t in _run_page(edge.url, headers))
+    assert any(t.startswith("Revenue: ") for t in _run_page(nginx_edge.url, headers))
+
+
+# --- the sidecar only ---------------------------------------------------------------
+
+
+def _listening(port: int) -> set[str]:
+    """The local addresses that listen on TCP `port`, from the kernel's own tables."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hexport = local.split(":")
+            if state == "0A" and int(hexport, 16) == port:  # 0A: LISTEN
+                raw = bytes.fromhex(address)  # 32-bit words in host (little-endian) order
+                words = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+                found.add(str(ipaddress.ip_address(words)))
+    return found
+
+
+def test_streamlit_listens_on_loopback_only(sidecar_edge: Edge):
+    """The rendered --server.address wins over the image's 0.0.0.0: only oauth2-proxy,
+    in the same pod, can reach Streamlit."""
+    ((address, _),) = sidecar_edge.replicas.items()
+    assert _listening(int(address.rsplit(":", 1)[1])) == {"127.0.0.1"}

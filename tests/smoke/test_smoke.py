@@ -39,6 +39,6 @@ def test_a_broken_endpoint_fails_the_run_and_is_named(sqlite_env: dict, tmp_path
 
 def test_nothing_listening_fails_every_check():
     url = f"http://127.0.0.1:{free_port()}"
-    result = smoke("--url", url, "--deadline", "2", "--budget", "1")
+    result = smoke("--url", url, "--api-url", url, "--deadline", "2", "--budget", "1")
     assert result.returncode == 1
     assert result.stdout.count("FAIL ") == 4

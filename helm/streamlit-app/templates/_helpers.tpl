@@ -62,10 +62,44 @@ http://{{ include "streamlit-app.fullname" . }}-api:{{ .Values.api.service.port 
 {{- end -}}
 
 {{/*
-Where the app reads its secret files: app/core/settings.py reads every
-APP_* file in APP_SECRETS_DIR. tests/chart checks the two agree.
+Every secret the pods read, named once: key -> the containers that read it.
+The key is the environment variable its consumer knows, the Secret's key and
+the file name under secretsDir (the app reads APP_* files there, Streamlit and
+oauth2-proxy are given *_FILE paths). The Secret and each container's volume
+range over this.
 */}}
-{{- define "streamlit-app.appSecretsDir" -}}/run/secrets/app{{- end -}}
+{{- define "streamlit-app.secretKeys" -}}
+APP_DATABASE_URL: [dashboard, api, migrate]
+STREAMLIT_SERVER_COOKIE_SECRET: [dashboard]
+{{- if .Values.oauth2Proxy.enabled }}
+OAUTH2_PROXY_CLIENT_SECRET: [oauth2-proxy]
+OAUTH2_PROXY_COOKIE_SECRET: [oauth2-proxy]
+{{- end }}
+{{- end -}}
+
+{{/* Where every container finds its secret files, as compose mounts them. */}}
+{{- define "streamlit-app.secretsDir" -}}/run/secrets{{- end -}}
+
+{{/* The secret files one container reads: (dict "root" $ "container" "api"). */}}
+{{- define "streamlit-app.secretVolume" -}}
+- name: secrets-{{ .container }}
+  secret:
+    secretName: {{ include "streamlit-app.secretName" .root }}
+    defaultMode: 0440
+    items:
+      {{- range $key, $readers := include "streamlit-app.secretKeys" .root | fromYaml }}
+      {{- if has $.container $readers }}
+      - key: {{ $key }}
+        path: {{ $key }}
+      {{- end }}
+      {{- end }}
+{{- end -}}
+
+{{- define "streamlit-app.secretMount" -}}
+- name: secrets-{{ .container }}
+  mountPath: {{ include "streamlit-app.secretsDir" .root }}
+  readOnly: true
+{{- end -}}
 
 {{/* Pod-level hardening: the restricted Pod Security Standard. */}}
 {{- define "streamlit-app.podSecurity" -}}
@@ -123,13 +157,14 @@ topologySpreadConstraints:
 {{/* The app's settings (app/core/settings.py) as the services and the Job read
 them: non-secret APP_* values here, secrets as files in APP_SECRETS_DIR. */}}
 {{- define "streamlit-app.appEnv" -}}
-{{- range $secret := list "APP_DATABASE_URL" "APP_SECRETS_DIR" }}
+{{- $secretKeys := keys (include "streamlit-app.secretKeys" . | fromYaml) }}
+{{- range $secret := append $secretKeys "APP_SECRETS_DIR" }}
 {{- if hasKey $.Values.appSettings $secret }}
-{{- fail (printf "appSettings.%s: set by the chart from secrets (secrets.databaseUrl or secrets.existingSecret), never as a plain value" $secret) }}
+{{- fail (printf "appSettings.%s: set by the chart from secrets (secrets.* or secrets.existingSecret), never as a plain value" $secret) }}
 {{- end }}
 {{- end }}
 - name: APP_SECRETS_DIR
-  value: {{ include "streamlit-app.appSecretsDir" . }}
+  value: {{ include "streamlit-app.secretsDir" . }}
 - name: APP_API_URL
   value: {{ include "streamlit-app.apiUrl" . }}
 {{- range $name, $value := .Values.appSettings }}
@@ -138,22 +173,16 @@ them: non-secret APP_* values here, secrets as files in APP_SECRETS_DIR. */}}
 {{- end }}
 {{- end -}}
 
-{{- define "streamlit-app.appSecretMount" -}}
-- name: app-secrets
-  mountPath: {{ include "streamlit-app.appSecretsDir" . }}
-  readOnly: true
+{{/* Mounts and volumes of a container of the app image: its secrets and a
+writable /tmp. (dict "root" $ "container" "api") */}}
+{{- define "streamlit-app.appMounts" -}}
+{{ include "streamlit-app.secretMount" . }}
 - name: tmp
   mountPath: /tmp
 {{- end -}}
 
-{{- define "streamlit-app.appSecretVolume" -}}
-- name: app-secrets
-  secret:
-    secretName: {{ include "streamlit-app.secretName" . }}
-    defaultMode: 0440
-    items:
-      - key: APP_DATABASE_URL
-        path: APP_DATABASE_URL
+{{- define "streamlit-app.appVolumes" -}}
+{{ include "streamlit-app.secretVolume" . }}
 - name: tmp
   emptyDir:
     sizeLimit: 256Mi
@@ -167,17 +196,19 @@ checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256
 {{- end }}
 {{- end -}}
 
-{{/* Streamlit's config: the app's .streamlit/config.toml, the chart's overrides, and the
-identity headers of whatever authenticates in front. */}}
+{{/* Streamlit's config: the app's .streamlit/config.toml and the chart's overrides.
+Its trustedUserHeaders are the ones the oauth2-proxy sidecar sets; without the
+sidecar, only those dashboard.trustedUserHeaders names (none by default). */}}
 {{- define "streamlit-app.streamlitConfig" -}}
 {{- $config := fromToml (.Files.Get "files/streamlit-config.toml") -}}
 {{- $config = mustMergeOverwrite $config (deepCopy .Values.dashboard.streamlitConfig) -}}
-{{- $headers := .Values.dashboard.trustedUserHeaders -}}
 {{- if .Values.oauth2Proxy.enabled -}}
-{{/* oauth2-proxy in front passes these to its upstream, replacing any client copy. */}}
-{{- $headers = dict "X-Forwarded-Email" "email" "X-Forwarded-User" "name" -}}
+{{- if .Values.dashboard.trustedUserHeaders -}}
+{{- fail "dashboard.trustedUserHeaders: only with oauth2Proxy.enabled=false; the sidecar's headers are the app's own (.streamlit/config.toml)" -}}
 {{- end -}}
-{{- $_ := set $config.server "trustedUserHeaders" $headers -}}
+{{- else -}}
+{{- $_ := set $config.server "trustedUserHeaders" .Values.dashboard.trustedUserHeaders -}}
+{{- end -}}
 {{- toToml $config -}}
 {{- end -}}
 
