@@ -41,6 +41,7 @@ class Dimensions:
     categories: tuple[str, ...]
     first_date: dt.date
     last_date: dt.date
+    orders: int
 
 
 @dataclass(frozen=True)
@@ -79,11 +80,11 @@ def dimensions(engine: Engine) -> Dimensions:
         categories = tuple(
             conn.scalars(sa.select(Product.category).distinct().order_by(Product.category))
         )
-        first, last = conn.execute(
-            sa.select(sa.func.min(Order.order_date), sa.func.max(Order.order_date))
+        first, last, orders = conn.execute(
+            sa.select(sa.func.min(Order.order_date), sa.func.max(Order.order_date), sa.func.count())
         ).one()
     today = dt.date.today()
-    return Dimensions(regions, categories, first or today, last or today)
+    return Dimensions(regions, categories, first or today, last or today, orders)
 
 
 def kpis(engine: Engine, filters: Filters) -> Kpis:

@@ -47,6 +47,7 @@ DIMENSIONS = Dimensions(
     tuple(sorted(ORDERS["category"].unique())),
     ORDERS["date"].min().date(),
     ORDERS["date"].max().date(),
+    len(ORDERS),
 )
 
 

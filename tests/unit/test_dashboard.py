@@ -8,6 +8,7 @@ import uuid
 
 import pyarrow as pa
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app.core.settings import get_settings
@@ -42,6 +43,31 @@ def run(user: dict | None = None) -> AppTest:
 
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
+
+
+def test_an_empty_database_shows_a_message_not_an_error(monkeypatch, tmp_path, api_url: str):
+    """A fresh deployment migrates but loads no orders: the page says so."""
+    from app.core import migrate
+    from app.core.db import create_engine_for
+    from app.core.settings import load_settings
+
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    engine = create_engine_for(load_settings({"APP_DATABASE_URL": url}), "test-setup")
+    migrate.upgrade(engine)
+    engine.dispose()
+    monkeypatch.setenv("APP_DATABASE_URL", url)
+    monkeypatch.setenv("APP_API_URL", api_url)
+    get_settings.cache_clear()
+    try:
+        at = run()
+    finally:
+        # The page's caches (engine, queries) now hold the empty database.
+        get_settings.cache_clear()
+        st.cache_data.clear()
+        st.cache_resource.clear()
+    assert not at.exception
+    assert "No orders yet" in at.info[0].value
+    assert not at.metric
 
 
 @pytest.mark.usefixtures("app_env")
@@ -140,7 +166,10 @@ def test_bad_configuration_stops_with_the_setting_named(monkeypatch):
     try:
         at = run()
     finally:
+        # The page's caches (engine, queries) now hold the empty database.
         get_settings.cache_clear()
+        st.cache_data.clear()
+        st.cache_resource.clear()
     assert not at.exception
     assert "APP_DB_POOL_SIZE" in at.error[0].value
 

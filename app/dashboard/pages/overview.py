@@ -8,13 +8,19 @@ from app.core.queries import Filters, ViewExistsError
 from app.dashboard import charts, data
 
 dims = data.dimensions()
+if not dims.orders:
+    # A fresh deployment migrates but loads nothing: say so rather than fail.
+    st.title("Sales overview")
+    st.info("No orders yet. Load yours, or the demo data with `python -m app.core seed`.")
+    st.stop()
 default = data.default_filters()
 
 with st.sidebar:
     start, end = st.slider(
         "Order dates",
         min_value=dims.first_date,
-        max_value=dims.last_date,
+        # A slider needs two distinct ends, even when every order has one date.
+        max_value=max(dims.last_date, dims.first_date + dt.timedelta(days=1)),
         value=(default.start, default.end),
         step=dt.timedelta(days=1),
         format="YYYY-MM-DD",
