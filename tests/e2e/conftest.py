@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import requests
 import yaml
 
 from tests.support import servers
@@ -250,17 +249,3 @@ def sidecar_edge(
 def edge(request: pytest.FixtureRequest) -> Edge:
     """Each edge shape in turn."""
     return request.getfixturevalue(f"{request.param}_edge")
-
-
-def sign_in(url: str, email: str) -> requests.Session:
-    """Walk the real flow: (nginx →) oauth2-proxy → provider's login form → back to /."""
-    session = requests.Session()
-    form = session.get(f"{url}/", timeout=30)
-    assert "<form" in form.text, f"no login form at {form.url}"
-    landed = session.post(form.url, data={"sub": email}, timeout=30)
-    assert landed.status_code == 200, landed.text[:300]
-    return session
-
-
-def cookie_header(session: requests.Session) -> dict[str, str]:
-    return {"Cookie": "; ".join(f"{c.name}={c.value}" for c in session.cookies)}
