@@ -110,11 +110,16 @@ NAMESPACE ?= streamlit-app
 VALUES ?=
 SMOKE_URL ?=
 DRY_RUN ?=
+IMAGE_DIGEST ?=
+# How long helm waits for the rollout before it rolls back.
+DEPLOY_TIMEOUT ?= 10m
 
-deploy: $(VENV)/.dev ## helm upgrade --install the chart, then smoke it (VALUES=... IMAGE_REPOSITORY=... [SMOKE_URL=...] [DRY_RUN=1])
-	$(BIN)/python scripts/deploy.py --values "$(VALUES)" --release "$(RELEASE)" \
-	  --namespace "$(NAMESPACE)" --image-repository "$(IMAGE_REPOSITORY)" \
-	  --image-tag "$(IMAGE_TAG)" --smoke-url "$(SMOKE_URL)" $(if $(DRY_RUN),--dry-run)
+deploy: $(VENV)/.dev ## helm upgrade --install the chart, then smoke it (VALUES="a.yaml b.yaml" IMAGE_REPOSITORY=... [SMOKE_URL=...] [DRY_RUN=1])
+	$(BIN)/python scripts/deploy.py $(foreach file,$(VALUES),--values "$(file)") \
+	  --release "$(RELEASE)" --namespace "$(NAMESPACE)" \
+	  --image-repository "$(IMAGE_REPOSITORY)" --image-tag "$(IMAGE_TAG)" \
+	  --image-digest "$(IMAGE_DIGEST)" --smoke-url "$(SMOKE_URL)" \
+	  --timeout "$(DEPLOY_TIMEOUT)" $(if $(DRY_RUN),--dry-run)
 
 secrets: ## generate local secrets into secrets/ (kept if present)
 	scripts/make-secrets.sh
@@ -155,3 +160,16 @@ bench: $(VENV)/.dev ## quick load benchmark, reference vs naive vs in-memory flo
 bench-full: $(VENV)/.dev ## the full sweep, 10..500 sessions and server options (~15 min): docs/benchmark.md
 	@PATH="$(BENCH_PATH)" command -v initdb >/dev/null || { echo "make bench-full: initdb not found; install PostgreSQL (scripts/install-test-deps.sh)"; exit 2; }
 	PATH="$(BENCH_PATH)" $(BIN)/python -m bench.run --profile full --out docs/benchmark.md $(BENCH_ARGS)
+
+# --- a local Kubernetes to try the chart on (cluster/; root, Linux) ------------
+.PHONY: cluster-up cluster-down cluster-load
+
+cluster-up: ## a single-node Kubernetes + Traefik on this machine (root; first build 15-25 min)
+	cluster/build.sh
+	cluster/up.sh
+
+cluster-down: ## stop the local cluster and delete its state (the built binaries stay)
+	cluster/down.sh --wipe
+
+cluster-load: ## import IMAGE (default: the one `make image` builds) into the local cluster
+	cluster/load-image.sh $(IMAGE)

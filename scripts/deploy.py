@@ -1,19 +1,26 @@
 #!/usr/bin/env python3
 """`make deploy`: install or upgrade the chart on the current kube context, then smoke it.
 
-    make deploy VALUES=my-values.yaml IMAGE_REPOSITORY=ghcr.io/you/app IMAGE_TAG=abc123 \\
-        [RELEASE=streamlit-app] [NAMESPACE=streamlit-app] [SMOKE_URL=https://host] [DRY_RUN=1]
+    make deploy VALUES="base.yaml prod.yaml" IMAGE_REPOSITORY=ghcr.io/you/app IMAGE_TAG=abc123 \\
+        [IMAGE_DIGEST=sha256:...] [RELEASE=streamlit-app] [NAMESPACE=streamlit-app] \\
+        [SMOKE_URL=https://host] [DEPLOY_TIMEOUT=10m] [DRY_RUN=1]
 
-Refuses, with one line saying what to do, before touching the cluster when:
-helm or kubectl is missing, the values file is missing, the chart does not
-render with it (a secret value missing, a schema error), a secret the rendered
-pods mount is missing from the named existing Secret or ends in a newline, or
-there is no current kube context. Which secrets the pods mount comes from the
-chart itself (`helm template` with the same values and overrides). Then runs
-`helm upgrade --install --atomic --wait` (Helm 4: `--rollback-on-failure
---wait=watcher`), so a failed rollout rolls back, then the gates: `helm test`
-(the in-cluster smoke pod) and, with SMOKE_URL, `python -m app.ops.smoke` from
-here against the public URL; a failed gate rolls back to the previous revision.
+VALUES names one or more values files, later ones winning (as `helm -f a -f b`).
+Refuses, with one line saying what to do, before changing anything when:
+helm or kubectl is missing, a values file is missing, the chart does not
+render with them (a secret value missing, a schema error), a secret value
+ends in a newline; then, on the cluster: there is no current kube context,
+the cluster does not answer, the image is a local (localhost/) or -dirty one
+that no real cluster can pull (allowed on the local cluster of cluster/), or
+a key the rendered pods mount is missing from the existing Secret. Which
+secrets the pods mount comes from the chart itself (`helm template` with the
+same values and overrides). Then runs `helm upgrade --install --atomic
+--wait` (Helm 4: `--rollback-on-failure --wait=watcher`), so a failed rollout
+rolls back (a failed first install is uninstalled), then the gates: `helm
+test` (the in-cluster smoke pod) and, with SMOKE_URL, `python -m app.ops.smoke`
+from here against the public URL; a failed gate rolls back to the previous
+revision, or uninstalls a first install. With secrets.existingSecret, the
+Secret's checksum is passed to the chart so that a rotated Secret rolls pods.
 
 DRY_RUN=1 prints the helm command, the Secret keys the pods mount, and the
 manifests `helm template` renders from the same chart, values and overrides
@@ -24,7 +31,9 @@ from __future__ import annotations
 
 import argparse
 import base64
+import hashlib
 import json
+import re
 import shlex
 import shutil
 import subprocess
@@ -37,6 +46,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 CHART = ROOT / "helm/streamlit-app"
 POD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "Pod")
+# The kube context of the local cluster (cluster/versions.sh): the one place
+# where localhost/ images exist, imported into its node.
+LOCAL_CONTEXT = re.search(
+    r"^CLUSTER_CONTEXT=(\S+)$", (ROOT / "cluster/versions.sh").read_text(), re.MULTILINE
+)[1]
 
 
 class Refused(Exception):
@@ -54,9 +68,14 @@ def _tool(name: str, hint: str) -> str:
     return path
 
 
-def _values(path: str) -> dict[str, Any]:
-    if not path:
+def _check_values_files(paths: list[str]) -> None:
+    if not paths:
         raise Refused("VALUES is not set: name a values file, e.g. VALUES=deploy/prod-values.yaml")
+    for path in paths:
+        _values(path)
+
+
+def _values(path: str) -> dict[str, Any]:
     file = Path(path)
     if not file.is_file():
         raise Refused(f"VALUES={path}: no such file")
@@ -75,8 +94,12 @@ def _render(helm: str, args: argparse.Namespace) -> tuple[str, list[dict[str, An
     if rendered.returncode != 0:
         lines = rendered.stderr.strip().splitlines() or ["no output"]
         error = next((line for line in lines if line.startswith("Error")), lines[-1])
-        raise Refused(f"the chart does not render with VALUES={args.values}: {error}")
+        raise Refused(f"the chart does not render with VALUES={_shown(args)}: {error}")
     return rendered.stdout, [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
+
+
+def _shown(args: argparse.Namespace) -> str:
+    return " ".join(args.values)
 
 
 def _pod_specs(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -118,7 +141,35 @@ def _check_context(kubectl: str) -> str:
     return result.stdout.strip()
 
 
-def _check_existing_secret(kubectl: str, namespace: str, name: str, keys: list[str]) -> None:
+def _check_reachable(kubectl: str, context: str) -> None:
+    """Ask the API server its version: every authenticated user may."""
+    result = _run([kubectl, "version", "--output", "json", "--request-timeout", "20s"])
+    server = (json.loads(result.stdout or "{}") if result.returncode == 0 else {}).get(
+        "serverVersion"
+    )
+    if not server:
+        lines = result.stderr.strip().splitlines() or ["no answer"]
+        raise Refused(f"the cluster of kube context {context} does not answer: {lines[-1]}")
+
+
+def _check_image(args: argparse.Namespace, context: str) -> None:
+    """Refuse images that only exist on this machine, except on the local cluster."""
+    if context == LOCAL_CONTEXT:
+        return
+    if args.image_repository.startswith("localhost/"):
+        raise Refused(
+            f"IMAGE_REPOSITORY={args.image_repository} is a local image, which the cluster of "
+            f"context {context} cannot pull: make push IMAGE_REPOSITORY=<your registry>/app, "
+            "then deploy that (localhost/ images run only on the local cluster: make cluster-up)"
+        )
+    if args.image_tag.endswith("-dirty"):
+        raise Refused(
+            f"IMAGE_TAG={args.image_tag} was built from uncommitted changes: commit, then "
+            "make image push, and deploy the commit's tag"
+        )
+
+
+def _secret_data(kubectl: str, namespace: str, name: str) -> dict[str, str]:
     result = _run([kubectl, "--namespace", namespace, "get", "secret", name, "--output", "json"])
     if result.returncode != 0:
         raise Refused(
@@ -126,21 +177,29 @@ def _check_existing_secret(kubectl: str, namespace: str, name: str, keys: list[s
             "create it first (see helm/streamlit-app/README.md)"
         )
     data = json.loads(result.stdout).get("data") or {}
-    decoded = {key: base64.b64decode(value).decode(errors="replace") for key, value in data.items()}
-    _check_secret_values(f"Secret {namespace}/{name}", decoded, keys)
+    return {key: base64.b64decode(value).decode(errors="replace") for key, value in data.items()}
 
 
-def helm_args(args: argparse.Namespace) -> list[str]:
-    """Chart, namespace, values file and overrides: shared by upgrade and template."""
+def secret_checksum(data: dict[str, str], keys: list[str]) -> str:
+    """What changes when any mounted key of the Secret does (and nothing else)."""
+    digest = hashlib.sha256()
+    for key in keys:
+        digest.update(f"{key}={data[key]}\0".encode())
+    return digest.hexdigest()
+
+
+def helm_args(args: argparse.Namespace, extra: tuple[str, ...] = ()) -> list[str]:
+    """Chart, namespace, values files and overrides: shared by upgrade and template."""
     overrides = [f"image.repository={args.image_repository}", f"image.tag={args.image_tag}"]
+    if args.image_digest:
+        overrides.append(f"image.digest={args.image_digest}")
     return [
         args.release,
         str(CHART),
         "--namespace",
         args.namespace,
-        "--values",
-        args.values,
-        *[arg for override in overrides for arg in ("--set", override)],
+        *[arg for path in args.values for arg in ("--values", path)],
+        *[arg for override in [*overrides, *extra] for arg in ("--set", override)],
     ]
 
 
@@ -152,33 +211,59 @@ def rollback_flags(helm: str) -> list[str]:
     return ["--rollback-on-failure", "--wait=watcher"]
 
 
-def upgrade_command(helm: str, args: argparse.Namespace) -> list[str]:
+def upgrade_command(helm: str, args: argparse.Namespace, extra: tuple[str, ...] = ()) -> list[str]:
     return [
-        helm, "upgrade", "--install", *helm_args(args), "--create-namespace",
+        helm, "upgrade", "--install", *helm_args(args, extra), "--create-namespace",
         *rollback_flags(helm), "--timeout", args.timeout,
     ]  # fmt: skip
 
 
+def _deployed_revision(helm: str, args: argparse.Namespace) -> int | None:
+    """The release's current revision, or None when there is no release."""
+    result = _run([helm, "status", args.release, "--namespace", args.namespace, "--output", "json"])
+    if result.returncode != 0:
+        return None
+    return json.loads(result.stdout).get("version")
+
+
+def _undo(helm: str, args: argparse.Namespace, revision_before: int | None) -> str:
+    """Back to the revision that ran before this deploy, or nothing if there was none."""
+    scope = [args.release, "--namespace", args.namespace]
+    if revision_before is None:
+        _run([helm, "uninstall", *scope, "--wait"])
+        return "it was a first install, so it was uninstalled"
+    _run([helm, "rollback", *scope, str(revision_before), "--wait"])
+    return f"rolled back to revision {revision_before}, which ran before"
+
+
+def _print_secret_keys(secrets: dict[str, list[str]]) -> None:
+    for name, keys in secrets.items():
+        print(f"# Secret {name}: {', '.join(keys)}", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make deploy", description=__doc__.splitlines()[0])
-    parser.add_argument("--values", default="")
+    parser.add_argument("--values", action="append", default=[])
     parser.add_argument("--release", default="streamlit-app")
     parser.add_argument("--namespace", default="streamlit-app")
     parser.add_argument("--image-repository", default="")
     parser.add_argument("--image-tag", default="")
+    parser.add_argument("--image-digest", default="")
     parser.add_argument("--smoke-url", default="")
     parser.add_argument("--timeout", default="10m")
     parser.add_argument("--dry-run", action="store_true")
     args = parser.parse_args(argv)
     try:
         helm = _tool("helm", "install Helm 3.14+ or 4 (https://helm.sh/docs/intro/install/)")
-        _values(args.values)  # readable refusals before helm reads it
+        _check_values_files(args.values)  # readable refusals before helm reads them
         for name, value in (
             ("IMAGE_REPOSITORY", args.image_repository),
             ("IMAGE_TAG", args.image_tag),
         ):
             if not value:
                 raise Refused(f"{name} is not set: the image to deploy, e.g. make push first")
+        if args.image_digest and not re.fullmatch(r"sha256:[0-9a-f]{64}", args.image_digest):
+            raise Refused(f"IMAGE_DIGEST={args.image_digest}: expected sha256:<64 hex digits>")
         manifests, objects = _render(helm, args)
         secrets = mounted_secrets(objects)
         # The chart's own Secret carries the values; an existing one is checked in the cluster.
@@ -186,25 +271,41 @@ def main(argv: list[str] | None = None) -> int:
         for name, keys in secrets.items():
             if name in created:
                 data = created[name].get("stringData") or {}
-                _check_secret_values(f"VALUES={args.values} secrets", data, keys)
-        command = upgrade_command(helm, args)
-        print("+", shlex.join(command), flush=True)
-        for name, keys in secrets.items():
-            print(f"# Secret {name}: {', '.join(keys)}", flush=True)
+                _check_secret_values(f"VALUES={_shown(args)} secrets", data, keys)
         if args.dry_run:
+            print("+", shlex.join(upgrade_command(helm, args)), flush=True)
+            _print_secret_keys(secrets)
             print(manifests)
             return 0
         kubectl = _tool("kubectl", "install kubectl (https://kubernetes.io/docs/tasks/tools/)")
         context = _check_context(kubectl)
+        _check_reachable(kubectl, context)
+        _check_image(args, context)
+        extra: tuple[str, ...] = ()
         for name, keys in secrets.items():
             if name not in created:
-                _check_existing_secret(kubectl, args.namespace, name, keys)
+                data = _secret_data(kubectl, args.namespace, name)
+                _check_secret_values(f"Secret {args.namespace}/{name}", data, keys)
+                # Pods roll when the existing Secret's mounted keys change.
+                extra = (f"secrets.checksum={secret_checksum(data, keys)}",)
+        command = upgrade_command(helm, args, extra)
+        revision_before = _deployed_revision(helm, args)
         print(f"deploying {args.release} to {context}/{args.namespace}", flush=True)
+        print("+", shlex.join(command), flush=True)
+        _print_secret_keys(secrets)
     except Refused as refusal:
         print(f"make deploy: {refusal}", file=sys.stderr)
         return 2
     if subprocess.run(command, check=False).returncode != 0:
-        print("make deploy: helm upgrade failed and was rolled back", file=sys.stderr)
+        now = _deployed_revision(helm, args)
+        if now is None:
+            outcome = "it was a first install, so it was uninstalled"
+        else:
+            outcome = (
+                f"rolled back: revision {now} runs what revision {revision_before} ran "
+                f"(helm history {args.release} --namespace {args.namespace} says why)"
+            )
+        print(f"make deploy: helm upgrade failed; {outcome}", file=sys.stderr)
         return 1
     gates = [[helm, "test", args.release, "--namespace", args.namespace, "--logs"]]
     if args.smoke_url:
@@ -216,10 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         gates.append(smoke)
     for gate in gates:
         if subprocess.run(gate, check=False, cwd=ROOT).returncode != 0:
-            # The rollout succeeded but does not work: back to the previous revision.
-            print(f"make deploy: {shlex.join(gate[:3])} failed; rolling back", file=sys.stderr)
-            rollback = [helm, "rollback", args.release, "--namespace", args.namespace, "--wait"]
-            subprocess.run(rollback, check=False)
+            # The rollout succeeded but does not work: back to what ran before.
+            outcome = _undo(helm, args, revision_before)
+            print(f"make deploy: {shlex.join(gate[:3])} failed; {outcome}", file=sys.stderr)
             return 1
     return 0
 

@@ -141,7 +141,9 @@ def _strict(schema: dict) -> dict:
 def _route_errors(route: dict, channel: str) -> list[str]:
     path = Path(__file__).parent / f"schemas/httproute-v1-{channel}.json"
     validator = jsonschema.Draft7Validator(_strict(json.loads(path.read_text())))
-    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(route)]
+    return [
+        f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(route)
+    ]
 
 
 def test_httproute_fits_the_standard_channel_unless_sessions_persist_on_the_route(render):
@@ -438,6 +440,21 @@ def test_config_change_rolls_the_pods(render):
         render("minimal", {"dashboard": {"streamlitConfig": {"server": {"maxUploadSize": 9}}}})
     )
     assert before != after
+
+
+def test_an_existing_secrets_checksum_rolls_the_pods(render):
+    """The chart cannot read an existing Secret: make deploy passes its checksum."""
+
+    def annotations(values):
+        objects = render("existing-secret", values)
+        return [
+            named(objects, "Deployment", suffix)["spec"]["template"]["metadata"]["annotations"]
+            for suffix in ("-dashboard", "-api")
+        ]
+
+    assert all("checksum/secret" not in a for a in annotations({}))
+    rotated = annotations({"secrets": {"checksum": "abc123"}})
+    assert all(a["checksum/secret"] == "abc123" for a in rotated)
 
 
 def test_streamlit_listens_on_loopback_behind_the_sidecar(render):

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from tests.support.chart import CHART, pod_specs, profile_values
-from tests.support.tools import ROOT, TOOLS_BIN, require_tool
+from tests.support.tools import ROOT, TOOLS_BIN, free_port, require_tool
 
 HINT = "scripts/install-test-deps.sh builds helm with Go; kubectl: https://kubernetes.io/docs/tasks/tools/"
 
@@ -104,6 +104,25 @@ def test_refuses_without_a_kube_context(tool_path: str, tmp_path: Path):
     result = deploy("--values", values, *IMAGE, path=tool_path, env={"KUBECONFIG": str(kubeconfig)})
     assert result.returncode == 2
     assert "no current kube context" in result.stderr
+
+
+def test_refuses_a_cluster_that_does_not_answer(tool_path: str, tmp_path: Path):
+    """Nothing listens at the context's server: said as such, not as a missing Secret."""
+    values = _values_file(tmp_path, profile_values("existing-secret"))
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(
+        yaml.safe_dump({
+            "apiVersion": "v1", "kind": "Config", "current-context": "gone",
+            "clusters": [{"name": "gone", "cluster": {"server": f"https://127.0.0.1:{free_port()}"}}],
+            "users": [{"name": "u", "user": {"token": "t"}}],
+            "contexts": [{"name": "gone", "context": {"cluster": "gone", "user": "u"}}],
+        })
+    )  # fmt: skip
+    result = deploy("--values", values, *IMAGE, path=tool_path, env={"KUBECONFIG": str(kubeconfig)})
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("make deploy: the cluster of kube context gone does not answer:")
+    assert "Secret" not in line
 
 
 def test_make_deploy_passes_its_variables(tool_path: str, tmp_path: Path):

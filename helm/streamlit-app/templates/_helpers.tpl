@@ -193,6 +193,8 @@ writable /tmp. (dict "root" $ "container" "api") */}}
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
 {{- if not .Values.secrets.existingSecret }}
 checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
+{{- else if .Values.secrets.checksum }}
+checksum/secret: {{ .Values.secrets.checksum | quote }}
 {{- end }}
 {{- end -}}
 
