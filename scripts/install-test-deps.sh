@@ -4,14 +4,17 @@
 # tools (oauth2-proxy, ...). Python packages come from `make test` itself.
 # Idempotent; needs root (or sudo) for apt-get. Used by .ci/run.
 #   --lint-tools  only the Go-built tools `make lint` runs (actionlint, helm), no apt
+#   --cluster     only what the cluster layer needs (apt packages, cluster/build.sh)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=scripts/lib/go-build.sh
+source scripts/lib/go-build.sh
 
 # --- Go-built tools, pinned, into a cache outside the repo ---
-# `go install module@version` is refused here (the proxy does not serve the
-# modules' version lists), so a throwaway module `go get`s the exact release
-# and builds the package. Rebuilt only when the cached binary's version differs
-# (so each tool's version ldflag must be the variable its --version prints).
+# Built statically (scripts/lib/go-build.sh), so the cluster tests can put
+# oauth2-proxy alone in a scratch image. Rebuilt only when the cached binary's
+# version differs (so each tool's version ldflag must be the variable its
+# --version prints).
 tools_bin="${XDG_CACHE_HOME:-$HOME/.cache}/streamlit-template/bin"
 mkdir -p "$tools_bin"
 # go_tool NAME MODULE VERSION PACKAGE [LDFLAGS]: build PACKAGE of MODULE@VERSION as tools_bin/NAME
@@ -19,15 +22,7 @@ go_tool() {
   local name=$1 module=$2 version=$3 package=$4 ldflags=${5:-}
   if { "$tools_bin/$name" --version || "$tools_bin/$name" version; } 2>/dev/null |
     grep -q "${version#v}"; then return; fi
-  local build_dir
-  build_dir=$(mktemp -d)
-  (
-    cd "$build_dir"
-    go mod init "${name}-build" >/dev/null 2>&1
-    go get "${module}@${version}"   # its errors (proxy, checksums) are the ones to read
-    go build -o "$tools_bin/$name" -ldflags "$ldflags" "$package"
-  )
-  rm -rf "$build_dir"
+  go_build "$tools_bin" "$module" "$version" "$ldflags" "$package"
 }
 
 # --- make lint: actionlint (the workflows) and helm (helm lint; `make deploy`) ---
@@ -58,11 +53,28 @@ fi
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+
+# --- cluster layer: tests/cluster, make cluster-up (cluster/README.md) ---
+# Debian's etcd, containerd, runc, CNI plugins; socat for the loopback
+# forwarders; podman and catatonit for the scratch images. The Kubernetes,
+# CoreDNS and Traefik binaries are built from the Go module proxy, cached by
+# version (15-25 min the first time, seconds after).
+cluster_deps() {
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends containerd runc \
+    containernetworking-plugins etcd-server conntrack iptables socat podman catatonit >/dev/null
+  cluster/build.sh
+  cluster/images.sh
+}
+if [ "${1:-}" = "--cluster" ]; then
+  "${sudo_cmd[@]}" apt-get update -qq
+  cluster_deps
+  exit 0
+fi
 
 apt_packages=(
   postgresql    # integration tests start their own cluster with initdb/pg_ctl
 )
-export DEBIAN_FRONTEND=noninteractive
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
 
@@ -93,3 +105,4 @@ if ! command -v kubectl >/dev/null; then
   "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
 fi
 lint_tools
+cluster_deps

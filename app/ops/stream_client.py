@@ -115,6 +115,8 @@ class Session:
         self.headers = dict(headers or {})
         self.timeout = timeout
         self.page_script_hash = ""
+        # The server's id of this session (uploads name it): set by the first run.
+        self.session_id = ""
         self.widgets: dict[str, Widget] = {}
         # Values this tab has set so far, by widget id: sent again on every
         # rerun, as a browser does, so one change does not reset the others.
@@ -178,8 +180,10 @@ class Session:
             message = ForwardMsg()
             message.ParseFromString(await self._socket.recv())
             kind = message.WhichOneof("type")
-            if kind == "new_session" and message.new_session.page_script_hash:
-                self.page_script_hash = message.new_session.page_script_hash
+            if kind == "new_session":
+                new_session = message.new_session
+                self.session_id = new_session.initialize.session_id or self.session_id
+                self.page_script_hash = new_session.page_script_hash or self.page_script_hash
             elif kind == "navigation" and message.navigation.page_script_hash:
                 self.page_script_hash = message.navigation.page_script_hash
             elif kind == "delta" and message.delta.WhichOneof("type") == "new_element":

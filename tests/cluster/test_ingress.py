@@ -1,0 +1,206 @@
+"""The production-like profile on the local cluster: Traefik Ingress with its
+sticky cookie, sign-in through the oauth2-proxy sidecar (pinned version, secret
+files), secrets in a Secret created as the chart README says, three dashboard
+replicas. `make deploy` runs `helm test` and the smoke checks through the
+ingress as its gates; then a person's path in Chromium."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+import pytest
+import requests
+
+from tests.cluster.conftest import deploy_postgres, local_values, make_deploy, write_values
+from tests.support import browser, sticky
+from tests.support.cluster import wait_for
+from tests.support.edge import cookie_jar, sign_in
+from tests.support.tools import ROOT
+
+NAMESPACE = "production"
+RELEASE = "streamlit-app"
+DASHBOARD = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=dashboard"
+PROFILE = ROOT / "helm/streamlit-app/ci/traefik-values.yaml"
+
+
+def access_log(cluster) -> list[dict]:
+    """Traefik's access log: one JSON object per request (cluster/manifests/traefik.yaml)."""
+    log = cluster.kubectl("logs", "--namespace", "traefik", "deployment/traefik", "--tail=2000")
+    return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+
+
+def pod_names(cluster) -> dict[str, str]:
+    """Dashboard pod name by the address Traefik forwards to (pod IP:port)."""
+    return {
+        f"http://{pod['status']['podIP']}:4180": pod["metadata"]["name"]
+        for pod in cluster.pods(NAMESPACE, DASHBOARD)
+    }
+
+
+def serving_pod(cluster, url: str, cookies: dict[str, str]) -> str | None:
+    """The dashboard pod these cookies lead to: one marked request, and the
+    backend Traefik logged for it."""
+    marker = uuid.uuid4().hex
+    response = requests.get(
+        f"{url}/_stcore/health?probe={marker}", headers=sticky.cookie_header(cookies), timeout=10
+    )
+    response.raise_for_status()
+    found: list[str] = []
+
+    def logged() -> bool:
+        found[:] = [e["ServiceURL"] for e in access_log(cluster) if marker in e["RequestPath"]]
+        return bool(found)
+
+    wait_for(logged, f"Traefik's access log entry for probe {marker}", timeout=30)
+    return pod_names(cluster).get(found[-1])
+
+
+def _answers(url: str, cookies: dict[str, str]) -> bool:
+    try:
+        response = requests.get(
+            f"{url}/_stcore/health", headers=sticky.cookie_header(cookies), timeout=10
+        )
+    except requests.RequestException:
+        return False
+    return response.status_code == 200
+
+
+def create_secret(cluster, namespace: str, tmp) -> None:
+    """The chart README's `kubectl create secret` step, with the same keys and files."""
+    files = {
+        "APP_DATABASE_URL": "postgresql://app:change-me@postgresql:5432/app",
+        "STREAMLIT_SERVER_COOKIE_SECRET": "local-cluster-streamlit-cookie-secret",
+        "OAUTH2_PROXY_CLIENT_SECRET": "local-cluster-client-secret",
+        "OAUTH2_PROXY_COOKIE_SECRET": "0123456789abcdef0123456789abcdef",
+    }
+    arguments = []
+    for key, value in files.items():
+        (tmp / key).write_text(value)  # as `printf %s`: no trailing newline
+        arguments.append(f"--from-file={key}={tmp / key}")
+    cluster.kubectl(
+        "create", "secret", "generic", "streamlit-app-secrets", "--namespace", namespace,
+        *arguments,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def site(cluster, cluster_app_image, oauth2_proxy_image, postgres_image, identity_provider,
+         tmp_path_factory):  # fmt: skip
+    cluster.namespace(NAMESPACE)
+    deploy_postgres(cluster, NAMESPACE, postgres_image)
+    tmp = tmp_path_factory.mktemp("production")
+    create_secret(cluster, NAMESPACE, tmp)
+    url = cluster.ingress_url
+    provider = identity_provider
+    local = write_values(
+        tmp / "local.yaml",
+        local_values(),
+        {
+            # The ingress on this machine: plain HTTP on localhost.
+            "host": "localhost",
+            # Demo data, so a person has something to filter.
+            "migrations": {"seed": True},
+            "appSettings": {"APP_SEED_ROWS": "20000"},
+            "ingress": {"tls": {"enabled": False}},
+            "oauth2Proxy": {
+                "image": {
+                    "repository": oauth2_proxy_image.repository,
+                    "tag": oauth2_proxy_image.tag,
+                    "pullPolicy": "Never",
+                },
+                "issuerUrl": provider.cluster_url,
+                "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}},
+                # Test-only: the mock provider's endpoints where each caller reaches
+                # them (no discovery), plain-HTTP cookies, its unverified e-mails.
+                "extraArgs": [
+                    "--skip-oidc-discovery",
+                    f"--login-url={provider.browser_url}/oauth2/authorize",
+                    f"--redeem-url={provider.cluster_url}/oauth2/token",
+                    f"--oidc-jwks-url={provider.cluster_url}/jwks",
+                    f"--redirect-url={url}/oauth2/callback",
+                    "--cookie-secure=false",
+                    "--cookie-name=_local_session",
+                    "--insecure-oidc-allow-unverified-email",
+                ],
+            },
+        },
+    )
+    result = make_deploy(
+        cluster, cluster_app_image, [PROFILE, local], RELEASE, NAMESPACE, smoke_url=url
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {"url": url, "result": result, "values": [PROFILE, local]}
+
+
+def test_make_deploy_gates_on_helm_test_and_the_smoke_checks_through_the_ingress(site):
+    output = site["result"].stdout
+    for check in ("dashboard-health", "auth-alive", "auth-ready", "sign-in-redirect"):
+        assert f"PASS {check}" in output
+    assert output.count("OK: 0 of the checks failed") == 2  # helm test, then from outside
+
+
+def test_a_signed_in_user_keeps_one_replica_through_traefiks_cookie(cluster, site):
+    session = sign_in(site["url"], "dora@example.com")
+    visit = sticky.visit(site["url"], cookie_jar(session))
+    assert "streamlit-route" in visit.cookies
+    assert visit.pinned, visit.upload_statuses
+
+
+def test_killing_the_replica_moves_the_browser_to_another(cluster, site):
+    session = sign_in(site["url"], "erin@example.com")
+    first = sticky.visit(site["url"], cookie_jar(session))
+    assert first.pinned
+    holder = serving_pod(cluster, site["url"], first.cookies)
+    cluster.kubectl("delete", "pod", holder, "--namespace", NAMESPACE, "--wait=true")
+    # The browser reconnects with its old cookie, retrying as Streamlit's
+    # frontend does until Traefik has dropped the dead replica; Traefik then
+    # picks a live one and sets a new cookie, which pins the new session there.
+    wait_for(lambda: _answers(site["url"], first.cookies), "Traefik routing past the dead replica")
+    second = sticky.visit(site["url"], first.cookies)
+    assert second.pinned, second.upload_statuses
+    assert second.cookies["streamlit-route"] != first.cookies["streamlit-route"]
+    assert serving_pod(cluster, site["url"], second.cookies) not in (holder, None)
+
+
+def test_a_person_in_chromium_stays_on_one_replica_through_sign_in_and_reruns(cluster, site, page):
+    """Every request this browser made (page, sign-in callback, WebSocket)
+    reached one replica: Traefik logged one backend for its User-Agent."""
+    browser.sign_in(page, site["url"], "gil@example.com")
+    before, after = browser.move_start_date(page, 30)
+    assert after < before
+    browser.screenshot(page, "cluster-dashboard.png")
+    agent = page.evaluate("navigator.userAgent")
+    page.goto("about:blank")  # Traefik logs the WebSocket when it closes
+    entries: list[dict] = []
+
+    def stream_logged() -> bool:
+        entries[:] = [e for e in access_log(cluster) if e.get("request_User-Agent") == agent]
+        return any(e["RequestPath"] == "/_stcore/stream" for e in entries)
+
+    wait_for(stream_logged, "Traefik's access log entry for the browser's WebSocket", 30)
+    backends = {e["ServiceURL"] for e in entries}
+    assert len(backends) == 1, backends
+
+
+def _dashboard_pod_uids(cluster) -> set[str]:
+    return {pod["metadata"]["uid"] for pod in cluster.pods(NAMESPACE, DASHBOARD)}
+
+
+def test_a_rotated_secret_rolls_the_pods_at_the_next_deploy(cluster, cluster_app_image, site):
+    """With secrets.existingSecret, make deploy passes the Secret's checksum."""
+    before = _dashboard_pod_uids(cluster)
+    again = make_deploy(cluster, cluster_app_image, site["values"], RELEASE, NAMESPACE)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _dashboard_pod_uids(cluster) == before
+    rotated = base64.b64encode(b"a-rotated-streamlit-cookie-secret").decode()
+    cluster.kubectl(
+        "patch", "secret", "streamlit-app-secrets", "--namespace", NAMESPACE, "--patch",
+        json.dumps({"data": {"STREAMLIT_SERVER_COOKIE_SECRET": rotated}}),
+    )  # fmt: skip
+    result = make_deploy(cluster, cluster_app_image, site["values"], RELEASE, NAMESPACE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = _dashboard_pod_uids(cluster)
+    assert len(after) == 3
+    assert not after & before

@@ -1,0 +1,181 @@
+"""The chart's minimal profile installed by `make deploy` on the local cluster,
+in a namespace that enforces Pod Security "restricted": the migrations hook,
+`helm test`, sticky sessions through the Service's ClientIP affinity, upgrades
+that roll pods only when their configuration changes, and rollback."""
+
+from __future__ import annotations
+
+import contextlib
+
+import pytest
+
+from tests.cluster.conftest import deploy_postgres, local_values, make_deploy, write_values
+from tests.support import sticky
+from tests.support.tools import ROOT
+
+NAMESPACE = "minimal"
+RELEASE = "minimal"
+DASHBOARD = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=dashboard"
+PROFILE = ROOT / "helm/streamlit-app/ci/minimal-values.yaml"
+
+
+@pytest.fixture(scope="module")
+def installed(cluster, cluster_app_image, postgres_image, tmp_path_factory):
+    """The minimal profile with 3 dashboard replicas, as a user would deploy it."""
+    cluster.namespace(NAMESPACE)
+    deploy_postgres(cluster, NAMESPACE, postgres_image)
+    tmp = tmp_path_factory.mktemp("minimal")
+    local = write_values(tmp / "local.yaml", local_values(), {"dashboard": {"replicaCount": 3}})
+    result = make_deploy(cluster, cluster_app_image, [PROFILE, local], RELEASE, NAMESPACE)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {"result": result, "values": [PROFILE, local], "tmp": tmp}
+
+
+def test_make_deploy_runs_helm_test_as_its_gate(installed):
+    output = installed["result"].stdout
+    # helm test --logs prints the smoke pod's own report.
+    assert "PASS websocket-run" in output
+    assert "OK: 0 of the checks failed" in output
+
+
+def test_the_migrations_hook_seeded_the_database(cluster, installed):
+    count = cluster.kubectl(
+        "exec", "--namespace", NAMESPACE, "deployment/postgresql", "--",
+        "psql", "--host=/tmp", "--username=app", "--dbname=app", "--tuples-only",
+        "--no-align", "--command=SELECT count(*) FROM orders",
+    )  # fmt: skip
+    assert int(count) > 0
+    # The hook Job deletes itself once it succeeded (hook-delete-policy).
+    jobs = cluster.json("get", "jobs", "--namespace", NAMESPACE)["items"]
+    assert jobs == []
+
+
+def test_every_pod_passes_restricted_pod_security(cluster, installed):
+    """A server-side dry run of the enforce label lists any running pod that violates it."""
+    result = cluster.run(
+        "kubectl", "label", "--dry-run=server", "--overwrite", "namespace", NAMESPACE,
+        "pod-security.kubernetes.io/enforce=restricted",
+    )  # fmt: skip
+    assert "violate" not in result.stderr, result.stderr
+
+
+def test_restricted_admission_rejects_a_pod_without_hardening(cluster, installed, tmp_path):
+    """A pod as most examples write it (no securityContext) is refused outright."""
+    bad = tmp_path / "bad-pod.yaml"
+    bad.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: bad}\n"
+        "spec:\n  containers:\n    - name: bad\n      image: localhost/pause:catatonit\n"
+    )
+    result = cluster.run(
+        "kubectl", "apply", "--namespace", NAMESPACE, "--filename", str(bad), check=False
+    )
+    assert result.returncode != 0
+    assert 'violates PodSecurity "restricted' in result.stderr
+
+
+def _service_url(cluster, stack) -> str:
+    ip = cluster.kubectl(
+        "get", "service", f"{RELEASE}-streamlit-app-dashboard", "--namespace", NAMESPACE,
+        "--output", "jsonpath={.spec.clusterIP}",
+    )  # fmt: skip
+    return stack.enter_context(cluster.forward_to_netns(f"{ip}:80"))
+
+
+def test_client_ip_affinity_keeps_a_session_on_one_replica(cluster, installed):
+    """Three replicas behind the Service: every upload reaches the session's
+    replica. With affinity off, the same visit loses uploads to other replicas
+    (so this test can fail)."""
+    assert len(cluster.pods(NAMESPACE, DASHBOARD)) == 3
+    with contextlib.ExitStack() as stack:
+        url = _service_url(cluster, stack)
+        visit = sticky.visit(url, {})
+        assert visit.pinned, visit.upload_statuses
+        service = f"service/{RELEASE}-streamlit-app-dashboard"
+        cluster.kubectl(
+            "patch", service, "--namespace", NAMESPACE, "--patch",
+            '{"spec": {"sessionAffinity": "None"}}',
+        )  # fmt: skip
+        try:
+            cluster.wait_for_affinity(NAMESPACE, service, expected=False)
+            unpinned = sticky.visit(url, {}, uploads=12)
+            assert 400 in unpinned.upload_statuses, unpinned.upload_statuses
+        finally:
+            cluster.kubectl(
+                "patch", service, "--namespace", NAMESPACE, "--patch",
+                '{"spec": {"sessionAffinity": "ClientIP"}}',
+            )  # fmt: skip
+            cluster.wait_for_affinity(NAMESPACE, service, expected=True)
+
+
+def _dashboard_pod_uids(cluster) -> set[str]:
+    return {pod["metadata"]["uid"] for pod in cluster.pods(NAMESPACE, DASHBOARD)}
+
+
+def test_an_upgrade_rolls_pods_only_when_their_configuration_changes(
+    cluster, cluster_app_image, installed
+):
+    before = _dashboard_pod_uids(cluster)
+    same = make_deploy(cluster, cluster_app_image, installed["values"], RELEASE, NAMESPACE)
+    assert same.returncode == 0, same.stdout + same.stderr
+    assert _dashboard_pod_uids(cluster) == before
+
+    changed = write_values(installed["tmp"] / "ttl.yaml", {"appSettings": {"APP_CACHE_TTL": "120"}})
+    result = make_deploy(
+        cluster, cluster_app_image, [*installed["values"], changed], RELEASE, NAMESPACE
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    after = _dashboard_pod_uids(cluster)
+    assert len(after) == 3
+    assert not after & before
+
+
+def test_a_broken_image_rolls_back_to_the_working_revision(cluster, cluster_app_image, installed):
+    broken = type(cluster_app_image)(cluster_app_image.repository, "no-such-tag")
+    result = make_deploy(cluster, broken, installed["values"], RELEASE, NAMESPACE, timeout="60s")
+    assert result.returncode != 0
+    assert "helm upgrade failed; rolled back" in result.stderr
+    image = cluster.kubectl(
+        "get", "deployment", f"{RELEASE}-streamlit-app-dashboard", "--namespace", NAMESPACE,
+        "--output", "jsonpath={.spec.template.spec.containers[0].image}",
+    )  # fmt: skip
+    assert image == cluster_app_image.ref
+    # And it still serves: the in-cluster smoke checks pass against the rolled-back release.
+    cluster.run("helm", "test", RELEASE, "--namespace", NAMESPACE, timeout=300)
+
+
+@pytest.mark.parametrize(
+    ("repository", "tag", "refusal"),
+    [
+        ("localhost/app", "abc123", "is a local image, which the cluster of context elsewhere"),
+        ("ghcr.io/acme/app", "abc123-dirty", "was built from uncommitted changes"),
+    ],
+)
+def test_images_only_this_machine_has_go_only_to_the_local_cluster(
+    cluster, installed, repository: str, tag: str, refusal: str
+):
+    """The same cluster under another context name stands for any real one."""
+    kubeconfig = installed["tmp"] / "elsewhere.kubeconfig"
+    kubeconfig.write_text(cluster.kubeconfig.read_text().replace(
+        "streamlit-template-local", "elsewhere"))  # fmt: skip
+    result = cluster.run(
+        "make", "deploy", f"VALUES={' '.join(map(str, installed['values']))}",
+        f"IMAGE_REPOSITORY={repository}", f"IMAGE_TAG={tag}", f"RELEASE={RELEASE}",
+        f"NAMESPACE={NAMESPACE}", check=False, KUBECONFIG=str(kubeconfig),
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert refusal in result.stderr
+    revision = cluster.run("helm", "status", RELEASE, "--namespace", NAMESPACE, "-o", "json")
+    assert '"status":"deployed"' in revision.stdout.replace(" ", "")
+
+
+def test_a_failing_first_install_leaves_nothing_behind(cluster, cluster_app_image, tmp_path):
+    namespace = cluster.namespace("broken-first")
+    broken = type(cluster_app_image)(cluster_app_image.repository, "no-such-tag")
+    values = write_values(tmp_path / "v.yaml", local_values(), {"migrations": {"enabled": False}})
+    result = make_deploy(cluster, broken, [PROFILE, values], "broken", namespace, timeout="45s")
+    assert result.returncode != 0
+    assert "it was a first install, so it was uninstalled" in result.stderr
+    status = cluster.run("helm", "status", "broken", "--namespace", namespace, check=False)
+    assert status.returncode != 0
+    assert "not found" in status.stderr
+    cluster.kubectl("delete", "namespace", namespace, "--wait=false")
