@@ -51,6 +51,12 @@ if [ -f "$run/pids/kube-apiserver" ] && kill -0 "$(cat "$run/pids/kube-apiserver
   step "already up; kubeconfig: $kubeconfig"
   exit 0
 fi
+# Leftovers of a cluster whose processes were killed (a reboot, an ended CI
+# job): its namespace, mounts and pod state would trip this start.
+if [ -e "/run/netns/$CLUSTER_NETNS" ] || compgen -G "$run/pids/*" >/dev/null; then
+  step "cleaning up a cluster that was not shut down"
+  cluster/down.sh --wipe >/dev/null
+fi
 mkdir -p "$logs" "$run/etcd" "$run/containerd" "$run/kubelet" "$run/cni/net.d" "$run/pids"
 
 # --- 1. PKI and kubeconfigs (made once, kept with the run folder) ----------

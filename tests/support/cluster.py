@@ -166,6 +166,15 @@ def wait_for(condition, what: str, timeout: float = 120) -> None:
         time.sleep(0.5)
 
 
+def _alive(pid_file: Path) -> bool:
+    """Whether the process a cluster script recorded still runs."""
+    try:
+        os.kill(int(pid_file.read_text()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
 def _listening(port: int) -> bool:
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
         return True
@@ -187,7 +196,7 @@ def start() -> Iterator[Cluster]:
     if not (kubernetes / ".complete").exists():
         missing(f"the local cluster's binaries ({kubernetes})", BUILD_HINT)
     run = Path(found["CLUSTER_RUN"])
-    already_up = (run / "pids/kube-apiserver").exists()
+    already_up = _alive(run / "pids/kube-apiserver")
     started = time.monotonic()
     result = subprocess.run(
         [str(ROOT / "cluster/up.sh")], capture_output=True, text=True, timeout=600
