@@ -5,10 +5,13 @@ that roll pods only when their configuration changes, and rollback."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 
 import pytest
+from alembic.script import ScriptDirectory
 
+from app.core import migrate
 from tests.cluster.conftest import deploy_postgres, local_values, make_deploy, write_values
 from tests.support import sticky
 from tests.support.tools import ROOT
@@ -38,13 +41,17 @@ def test_make_deploy_runs_helm_test_as_its_gate(installed):
     assert "OK: 0 of the checks failed" in output
 
 
-def test_the_migrations_hook_seeded_the_database(cluster, installed):
-    count = cluster.kubectl(
+def sql(cluster, query: str) -> str:
+    """One value from the cluster's PostgreSQL, through psql in its pod."""
+    return cluster.kubectl(
         "exec", "--namespace", NAMESPACE, "deployment/postgresql", "--",
         "psql", "--host=/tmp", "--username=app", "--dbname=app", "--tuples-only",
-        "--no-align", "--command=SELECT count(*) FROM orders",
-    )  # fmt: skip
-    assert int(count) > 0
+        "--no-align", f"--command={query}",
+    ).strip()  # fmt: skip
+
+
+def test_the_migrations_hook_seeded_the_database(cluster, installed):
+    assert int(sql(cluster, "SELECT count(*) FROM orders")) > 0
     # The hook Job deletes itself once it succeeded (hook-delete-policy).
     jobs = cluster.json("get", "jobs", "--namespace", NAMESPACE)["items"]
     assert jobs == []
@@ -130,8 +137,18 @@ def test_an_upgrade_rolls_pods_only_when_their_configuration_changes(
 
 
 def test_a_broken_image_rolls_back_to_the_working_revision(cluster, cluster_app_image, installed):
+    """A failed upgrade that also changed a secret: the workloads come back,
+    the hook Secret keeps the new value and the schema stays where it was
+    (chart README: what a rollback does not undo)."""
+    secret = f"{RELEASE}-streamlit-app-secrets"
+    changed = write_values(
+        installed["tmp"] / "changed-secret.yaml",
+        {"secrets": {"STREAMLIT_SERVER_COOKIE_SECRET": "set-by-a-failed-upgrade"}},
+    )
     broken = type(cluster_app_image)(cluster_app_image.repository, "no-such-tag")
-    result = make_deploy(cluster, broken, installed["values"], RELEASE, NAMESPACE, timeout="60s")
+    result = make_deploy(
+        cluster, broken, [*installed["values"], changed], RELEASE, NAMESPACE, timeout="60s"
+    )
     assert result.returncode != 0
     assert "helm upgrade failed; rolled back" in result.stderr
     image = cluster.kubectl(
@@ -141,6 +158,15 @@ def test_a_broken_image_rolls_back_to_the_working_revision(cluster, cluster_app_
     assert image == cluster_app_image.ref
     # And it still serves: the in-cluster smoke checks pass against the rolled-back release.
     cluster.run("helm", "test", RELEASE, "--namespace", NAMESPACE, timeout=300)
+    # Not undone: the hook Secret holds what the failed upgrade wrote ...
+    value = cluster.kubectl(
+        "get", "secret", secret, "--namespace", NAMESPACE,
+        "--output", "jsonpath={.data.STREAMLIT_SERVER_COOKIE_SECRET}",
+    )  # fmt: skip
+    assert base64.b64decode(value) == b"set-by-a-failed-upgrade"
+    # ... and nothing downgraded the schema: still the code's newest migration.
+    head = ScriptDirectory(str(migrate.MIGRATIONS)).get_current_head()
+    assert sql(cluster, "SELECT version_num FROM alembic_version") == head
 
 
 @pytest.mark.parametrize(
