@@ -153,14 +153,16 @@ def _check_reachable(kubectl: str, context: str) -> None:
 
 
 def _check_image(args: argparse.Namespace, context: str) -> None:
-    """Refuse images that only exist on this machine, except on the local cluster."""
-    if context == LOCAL_CONTEXT:
+    """Refuse images that only exist on this machine, except on a cluster that
+    runs on it: the local one (make cluster-up) or kind (images `kind load`ed)."""
+    if context == LOCAL_CONTEXT or context.startswith("kind-"):
         return
     if args.image_repository.startswith("localhost/"):
         raise Refused(
             f"IMAGE_REPOSITORY={args.image_repository} is a local image, which the cluster of "
             f"context {context} cannot pull: make push IMAGE_REPOSITORY=<your registry>/app, "
-            "then deploy that (localhost/ images run only on the local cluster: make cluster-up)"
+            "then deploy that (localhost/ images run only on the local cluster, make "
+            "cluster-up, or on kind)"
         )
     if args.image_tag.endswith("-dirty"):
         raise Refused(

@@ -5,6 +5,7 @@
 # Idempotent; needs root (or sudo) for apt-get. Used by .ci/run.
 #   --lint-tools  only the Go-built tools `make lint` runs (actionlint, helm), no apt
 #   --cluster     only what the cluster layer needs (apt packages, cluster/build.sh)
+#   --kind        only the Go tools the cluster tests need on kind (helm, oauth2-proxy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/go-build.sh
@@ -46,6 +47,23 @@ lint_tools() {
   go_tool helm "${helm_pkg}/cmd/helm" "$helm_version" "${helm_pkg}/cmd/helm" "$helm_ldflags"
 }
 
+# --- the edge (tests/e2e) and the sidecar image (tests/cluster): oauth2-proxy ---
+edge_tools() {
+  # The same release compose and the chart pin (tests/workflows checks the three agree).
+  # renovate: datasource=github-releases depName=oauth2-proxy/oauth2-proxy
+  local oauth2_proxy_version=v7.15.6
+  # Since v7.7.0 the version variable lives in pkg/version, not main.
+  go_tool oauth2-proxy github.com/oauth2-proxy/oauth2-proxy/v7 "$oauth2_proxy_version" \
+    github.com/oauth2-proxy/oauth2-proxy/v7 \
+    "-X github.com/oauth2-proxy/oauth2-proxy/v7/pkg/version.VERSION=${oauth2_proxy_version}"
+}
+
+# --kind: the Go tools the cluster tests need on a kind cluster (cluster/kind-up.sh)
+if [ "${1:-}" = "--kind" ]; then
+  lint_tools
+  edge_tools
+  exit 0
+fi
 if [ "${1:-}" = "--lint-tools" ]; then
   lint_tools
   exit 0
@@ -90,13 +108,7 @@ container_packages=(podman runc debootstrap catatonit)
 # nginx (Debian 1.22, has auth_request), Chromium (driven by Playwright, never
 # a downloaded browser) and oauth2-proxy.
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nginx chromium >/dev/null
-# The same release compose and the chart pin (tests/workflows checks the three agree).
-# renovate: datasource=github-releases depName=oauth2-proxy/oauth2-proxy
-OAUTH2_PROXY_VERSION=v7.15.6
-# Since v7.7.0 the version variable lives in pkg/version, not main.
-go_tool oauth2-proxy github.com/oauth2-proxy/oauth2-proxy/v7 "$OAUTH2_PROXY_VERSION" \
-  github.com/oauth2-proxy/oauth2-proxy/v7 \
-  "-X github.com/oauth2-proxy/oauth2-proxy/v7/pkg/version.VERSION=${OAUTH2_PROXY_VERSION}"
+edge_tools
 
 # --- chart layer: tests/deploy ---
 # helm and kubectl for `make deploy`'s refusals and dry run (the chart tests

@@ -115,7 +115,7 @@ def identity_provider(cluster) -> Iterator[Provider]:
         stack.enter_context(_environ("AUTHLIB_INSECURE_TRANSPORT", "1"))
         server = stack.enter_context(run_server_in_thread(port=free_port()))
         host_address = f"127.0.0.1:{server.server_port}"
-        in_cluster = stack.enter_context(cluster.forward_from_netns(9400, host_address))
+        in_cluster = stack.enter_context(cluster.expose_to_pods(9400, host_address))
         yield Provider(f"http://{host_address}", in_cluster)
 
 

@@ -85,7 +85,7 @@ def _service_url(cluster, stack) -> str:
         "get", "service", f"{RELEASE}-streamlit-app-dashboard", "--namespace", NAMESPACE,
         "--output", "jsonpath={.spec.clusterIP}",
     )  # fmt: skip
-    return stack.enter_context(cluster.forward_to_netns(f"{ip}:80"))
+    return stack.enter_context(cluster.reach(f"{ip}:80"))
 
 
 def test_client_ip_affinity_keeps_a_session_on_one_replica(cluster, installed):
@@ -181,8 +181,11 @@ def test_images_only_this_machine_has_go_only_to_the_local_cluster(
 ):
     """The same cluster under another context name stands for any real one."""
     kubeconfig = installed["tmp"] / "elsewhere.kubeconfig"
-    kubeconfig.write_text(cluster.kubeconfig.read_text().replace(
-        "streamlit-template-local", "elsewhere"))  # fmt: skip
+    kubeconfig.write_text(cluster.kubeconfig.read_text())
+    current = cluster.kubectl("config", "current-context", "--kubeconfig", str(kubeconfig))
+    cluster.kubectl(
+        "config", "rename-context", current.strip(), "elsewhere", "--kubeconfig", str(kubeconfig)
+    )
     result = cluster.run(
         "make", "deploy", f"VALUES={' '.join(map(str, installed['values']))}",
         f"IMAGE_REPOSITORY={repository}", f"IMAGE_TAG={tag}", f"RELEASE={RELEASE}",

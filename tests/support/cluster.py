@@ -7,6 +7,11 @@ kubectl, helm and `make deploy` as a user would, with KUBECONFIG set.
 It needs root and the binaries cluster/build.sh makes (15-25 min cold, cached
 by version). In CI a missing piece fails the test; on a laptop it skips and
 says how to get it.
+
+With KIND_CLUSTER set, the same tests run on that kind cluster instead
+(cluster/kind-up.sh made it; the GitHub workflow does this): only the way to
+the node's network differs (`docker exec` into the node, the Service network
+routed through it, a forwarder on the Docker network's gateway for pods).
 """
 
 from __future__ import annotations
@@ -48,9 +53,13 @@ class Cluster:
 
     kubeconfig: Path
     ingress_url: str
-    netns: str
+    # The address pods reach this host's forwarders at (the node, or kind's gateway).
     node_ip: str
+    # A command prefix that runs a program in the node's network.
+    node_command: tuple[str, ...]
     env: dict[str, str] = field(repr=False)
+    # The local cluster's network namespace; None on kind.
+    netns: str | None = None
 
     def run(
         self, *argv: str, check: bool = True, timeout: float = 300, **env: str
@@ -98,24 +107,21 @@ class Cluster:
         ]
 
     @contextlib.contextmanager
-    def forward_to_netns(self, target: str) -> Iterator[str]:
-        """Listen on a free port of this host's loopback and forward to `target`
-        (host:port, e.g. a Service's ClusterIP) inside the cluster's namespace.
-        Every connection enters from the node, as one client would."""
+    def reach(self, target: str) -> Iterator[str]:
+        """A URL on this host that reaches `target` (host:port, e.g. a
+        Service's ClusterIP) as a client on the node would: every connection
+        from one address. Locally a loopback forwarder into the namespace; on
+        kind the Service network is routed through the node (kind-up.sh)."""
+        if self.netns is None:
+            yield f"http://{target}"
+            return
         port = free_port()
-        process = subprocess.Popen(
-            [
-                "socat", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
-                f"EXEC:nsenter --net=/run/netns/{self.netns} socat STDIO TCP\\:{_escaped(target)}",
-            ],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
+        with _process(
+            "socat", f"TCP-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork",
+            f"EXEC:nsenter --net=/run/netns/{self.netns} socat STDIO TCP\\:{_escaped(target)}",
+        ):  # fmt: skip
             wait_for(lambda: _listening(port), f"forwarder on 127.0.0.1:{port}")
             yield f"http://127.0.0.1:{port}"
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
 
     def wait_for_affinity(self, namespace: str, service: str, expected: bool) -> None:
         """Until kube-proxy's rules for `service` do (or do not) pin clients by IP."""
@@ -123,7 +129,7 @@ class Cluster:
 
         def programmed() -> bool:
             rules = subprocess.run(
-                ["nsenter", f"--net=/run/netns/{self.netns}", "iptables-save", "-t", "nat"],
+                [*self.node_command, "iptables-save", "-t", "nat"],
                 capture_output=True, text=True, check=True,
             ).stdout  # fmt: skip
             pinned = any(name in rule and "--rcheck" in rule for rule in rules.splitlines())
@@ -132,24 +138,32 @@ class Cluster:
         wait_for(programmed, f"kube-proxy affinity={expected} for {name}")
 
     @contextlib.contextmanager
-    def forward_from_netns(self, port: int, target: str) -> Iterator[str]:
-        """Listen on node_ip:port inside the cluster's namespace and forward to
-        `target` (host:port) in this process's namespace: how pods reach a
-        server a test runs on the host's loopback. Yields the in-cluster URL."""
-        host_netns = f"/proc/{os.getpid()}/ns/net"
-        process = subprocess.Popen(
-            [
-                "nsenter", f"--net=/run/netns/{self.netns}",
-                "socat", f"TCP-LISTEN:{port},bind={self.node_ip},reuseaddr,fork",
+    def expose_to_pods(self, port: int, target: str) -> Iterator[str]:
+        """Listen on node_ip:port, where pods can connect, and forward to
+        `target` (host:port) on this host: how pods reach a server a test runs
+        on the host's loopback. Yields the URL pods use."""
+        listen = f"TCP-LISTEN:{port},bind={self.node_ip},reuseaddr,fork"
+        if self.netns is None:  # kind: the gateway address is this host's own
+            command = ("socat", listen, f"TCP:{target}")
+        else:
+            host_netns = f"/proc/{os.getpid()}/ns/net"
+            command = (
+                "nsenter", f"--net=/run/netns/{self.netns}", "socat", listen,
                 f"EXEC:nsenter --net={host_netns} socat STDIO TCP\\:{_escaped(target)}",
-            ],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        try:
+            )  # fmt: skip
+        with _process(*command):
             yield f"http://{self.node_ip}:{port}"
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def _process(*argv: str) -> Iterator[subprocess.Popen]:
+    """A helper process for the length of a block (a forwarder), then ended."""
+    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def _escaped(address: str) -> str:
@@ -189,9 +203,12 @@ def _bin_dirs(found: dict[str, str]) -> list[str]:
 def start() -> Iterator[Cluster]:
     """Bring the cluster up (or reuse a running one) for a test session; take
     it down at the end only if this session brought it up."""
+    found = versions()
+    if kind := os.environ.get("KIND_CLUSTER"):
+        yield _on_kind(kind, found)
+        return
     if os.geteuid() != 0:
         missing("root (the local cluster needs network namespaces, mounts and cgroups)", BUILD_HINT)
-    found = versions()
     kubernetes = Path(_bin_dirs(found)[0])
     if not (kubernetes / ".complete").exists():
         missing(f"the local cluster's binaries ({kubernetes})", BUILD_HINT)
@@ -204,19 +221,48 @@ def start() -> Iterator[Cluster]:
     if result.returncode != 0:
         raise AssertionError(f"cluster/up.sh failed:\n{result.stdout}\n{result.stderr}")
     print(f"cluster up in {time.monotonic() - started:.0f} s")
-    env = {
-        **os.environ,
-        "KUBECONFIG": str(run / "kubeconfig"),
-        "PATH": os.pathsep.join([*_bin_dirs(found), os.environ["PATH"]]),
-    }
+    netns = found["CLUSTER_NETNS"]
     try:
         yield Cluster(
             kubeconfig=run / "kubeconfig",
             ingress_url=f"http://localhost:{found['CLUSTER_HTTP_PORT']}",
-            netns=found["CLUSTER_NETNS"],
             node_ip=found["CLUSTER_NODE_IP"],
-            env=env,
+            node_command=("nsenter", f"--net=/run/netns/{netns}"),
+            env=_environment(run / "kubeconfig", _bin_dirs(found)),
+            netns=netns,
         )
     finally:
         if not already_up:
             subprocess.run([str(ROOT / "cluster/down.sh"), "--wipe"], timeout=300, check=False)
+
+
+def _on_kind(name: str, found: dict[str, str]) -> Cluster:
+    """The kind cluster cluster/kind-up.sh made (its kubeconfig is the current one)."""
+    kubeconfig = Path(found["CLUSTER_CACHE"]) / f"kind-{name}.kubeconfig"
+    kubeconfig.parent.mkdir(parents=True, exist_ok=True)
+    kubeconfig.write_text(
+        subprocess.run(
+            ["kind", "get", "kubeconfig", "--name", name],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    )  # fmt: skip
+    gateway = subprocess.run(
+        ["docker", "network", "inspect", "kind", "--format",
+         "{{range .IPAM.Config}}{{.Gateway}} {{end}}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.split()  # fmt: skip
+    return Cluster(
+        kubeconfig=kubeconfig,
+        ingress_url=f"http://localhost:{found['CLUSTER_HTTP_PORT']}",
+        node_ip=next(address for address in gateway if "." in address),
+        node_command=("docker", "exec", f"{name}-control-plane"),
+        env=_environment(kubeconfig, [str(TOOLS_BIN)]),
+    )
+
+
+def _environment(kubeconfig: Path, bin_dirs: list[str]) -> dict[str, str]:
+    return {
+        **os.environ,
+        "KUBECONFIG": str(kubeconfig),
+        "PATH": os.pathsep.join([*bin_dirs, os.environ["PATH"]]),
+    }

@@ -246,6 +246,23 @@ def test_renovate_config_is_valid_and_its_managers_find_every_pin(tmp_path: Path
     # Every Go tool the script builds is under a renovate comment.
     assert len(found) == len(re.findall(r"^\s*go_tool \w", script, re.MULTILINE)) >= 3
     assert {name.split("/")[1] for name in found} >= {"actionlint", "helm", "oauth2-proxy"}
+    # Every other '# renovate:' comment is read by the manager of its file:
+    # the cluster's versions and the workflows' tools.
+    for pattern, files in (
+        ("/^scripts/install-test-deps\\.sh$/", ["cluster/versions.sh"]),
+        ("/^\\.github/workflows/[^/]+\\.ya?ml$/", [str(p.relative_to(ROOT)) for p in WORKFLOWS]),
+    ):
+        for name in files:
+            text = (ROOT / name).read_text()
+            pins = [
+                m["depName"]
+                for expression in managers[pattern]["matchStrings"]
+                for m in _js_regex(expression).finditer(text)
+            ]
+            assert len(pins) == text.count("# renovate:"), (name, pins)
+    cluster = (ROOT / "cluster/versions.sh").read_text()
+    assert cluster.count("# renovate:") == 3
+    assert "kubernetes-sigs/kind" in (ROOT / ".github/workflows/ci.yml").read_text()
 
 
 def test_oauth2_proxy_is_pinned_at_one_version_everywhere():
@@ -254,7 +271,7 @@ def test_oauth2_proxy_is_pinned_at_one_version_everywhere():
     image = compose["services"]["oauth2-proxy"]["image"]
     chart = yaml.safe_load((ROOT / "helm/streamlit-app/values.yaml").read_text())
     script = (ROOT / "scripts/install-test-deps.sh").read_text()
-    (built,) = re.findall(r"^OAUTH2_PROXY_VERSION=(\S+)$", script, re.MULTILINE)
+    (built,) = re.findall(r"^\s*local oauth2_proxy_version=(\S+)$", script, re.MULTILINE)
     assert image == f"quay.io/oauth2-proxy/oauth2-proxy:{built}-alpine"
     assert chart["oauth2Proxy"]["image"]["tag"] == built
     rules = json.loads((ROOT / "renovate.json").read_text())["packageRules"]

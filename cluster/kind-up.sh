@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The cluster tests' cluster on kind, where cluster/up.sh cannot run (GitHub
+# runners: Docker, no root network-namespace set-up). The same versions and
+# manifests: a kind cluster named $KIND_CLUSTER with Traefik's NodePort on the
+# host's 127.0.0.1:$CLUSTER_HTTP_PORT, Traefik from cluster/manifests/ with its
+# public image (CoreDNS comes with kind), and a route to the Service network
+# through the node, so tests reach ClusterIPs as a client on the node would.
+# Then: KIND_CLUSTER=... make test PYTEST_ARGS=tests/cluster. Needs kind,
+# kubectl, docker and sudo (the route).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=cluster/versions.sh
+source cluster/versions.sh
+name=${KIND_CLUSTER:?set KIND_CLUSTER to the kind cluster name}
+config=$(mktemp)
+cat >"$config" <<YAML
+kind: Cluster
+apiVersion: kind.x-k8s.io/v1alpha4
+nodes:
+  - role: control-plane
+    extraPortMappings:
+      - {containerPort: $CLUSTER_HTTP_PORT, hostPort: $CLUSTER_HTTP_PORT, listenAddress: 127.0.0.1}
+YAML
+kind create cluster --name "$name" --config "$config" --wait 180s
+rm -f "$config"
+sed -e "s|localhost/traefik:TRAEFIK_VERSION|docker.io/library/traefik:$TRAEFIK_VERSION|" \
+  -e "s|imagePullPolicy: Never|imagePullPolicy: IfNotPresent|" \
+  -e "s/CLUSTER_HTTP_PORT/$CLUSTER_HTTP_PORT/" cluster/manifests/traefik.yaml |
+  kubectl --context "kind-$name" apply -f -
+kubectl --context "kind-$name" -n traefik rollout status deployment/traefik --timeout=180s
+node=$(docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' \
+  "$name-control-plane")
+service_cidr=$(docker exec "$name-control-plane" \
+  sh -c 'grep -o -- "--service-cluster-ip-range=[^ ]*" /etc/kubernetes/manifests/kube-apiserver.yaml' |
+  cut -d= -f2)
+sudo ip route replace "$service_cidr" via "$node"
+echo "kind cluster $name up: ingress on http://localhost:$CLUSTER_HTTP_PORT"
