@@ -152,10 +152,35 @@ def _check_reachable(kubectl: str, context: str) -> None:
         raise Refused(f"the cluster of kube context {context} does not answer: {lines[-1]}")
 
 
+def _on_this_machine(context: str) -> bool:
+    """A cluster that runs here: the local one (make cluster-up) or kind."""
+    return context == LOCAL_CONTEXT or context.startswith("kind-")
+
+
+def _check_images_on_node(kubectl: str, objects: list[dict[str, Any]]) -> None:
+    """The local cluster pulls nothing: every image must already be on its
+    node, or the rollout would wait out its timeout."""
+    result = _run([kubectl, "get", "nodes", "--output", "json"])
+    nodes = json.loads(result.stdout).get("items", []) if result.returncode == 0 else []
+    present = {
+        name
+        for node in nodes
+        for image in node["status"].get("images", [])
+        for name in image.get("names", [])
+    }
+    # containerd lists docker.io images by their full name.
+    wanted = {c["image"] for spec in _pod_specs(objects) for c in spec["containers"]}
+    if missing := sorted(i for i in wanted if i not in present and f"docker.io/{i}" not in present):
+        raise Refused(
+            f"{', '.join(missing)} not on the cluster's node (nothing is pulled there): "
+            "make cluster-load IMAGE=<image>"
+        )
+
+
 def _check_image(args: argparse.Namespace, context: str) -> None:
     """Refuse images that only exist on this machine, except on a cluster that
     runs on it: the local one (make cluster-up) or kind (images `kind load`ed)."""
-    if context == LOCAL_CONTEXT or context.startswith("kind-"):
+    if _on_this_machine(context):
         return
     if args.image_repository.startswith("localhost/"):
         raise Refused(
@@ -283,6 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         context = _check_context(kubectl)
         _check_reachable(kubectl, context)
         _check_image(args, context)
+        if context == LOCAL_CONTEXT:
+            _check_images_on_node(kubectl, objects)
         extra: tuple[str, ...] = ()
         for name, keys in secrets.items():
             if name not in created:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import json
+from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -136,7 +138,26 @@ def test_an_upgrade_rolls_pods_only_when_their_configuration_changes(
     assert not after & before
 
 
-def test_a_broken_image_rolls_back_to_the_working_revision(cluster, cluster_app_image, installed):
+def test_an_image_missing_from_the_node_is_refused_before_anything_changes(
+    cluster, cluster_app_image, installed
+):
+    """The local cluster pulls nothing: said at once, not after the rollout's timeout."""
+    missing = type(cluster_app_image)(cluster_app_image.repository, "never-loaded")
+    result = make_deploy(cluster, missing, installed["values"], RELEASE, NAMESPACE)
+    assert result.returncode != 0
+    assert f"{missing.ref} not on the cluster's node" in result.stderr
+    assert "make cluster-load" in result.stderr
+
+
+def _broken_settings(installed) -> Path:
+    """Values that render and install but whose pods cannot start: the app
+    refuses a malformed setting at start-up."""
+    return write_values(
+        installed["tmp"] / "broken.yaml", {"appSettings": {"APP_DB_POOL_SIZE": "many"}}
+    )
+
+
+def test_a_failed_rollout_rolls_back_to_the_working_revision(cluster, cluster_app_image, installed):
     """A failed upgrade that also changed a secret: the workloads come back,
     the hook Secret keeps the new value and the schema stays where it was
     (chart README: what a rollback does not undo)."""
@@ -145,17 +166,19 @@ def test_a_broken_image_rolls_back_to_the_working_revision(cluster, cluster_app_
         installed["tmp"] / "changed-secret.yaml",
         {"secrets": {"STREAMLIT_SERVER_COOKIE_SECRET": "set-by-a-failed-upgrade"}},
     )
-    broken = type(cluster_app_image)(cluster_app_image.repository, "no-such-tag")
-    result = make_deploy(
-        cluster, broken, [*installed["values"], changed], RELEASE, NAMESPACE, timeout="60s"
-    )
+    values = [*installed["values"], changed, _broken_settings(installed)]
+    result = make_deploy(cluster, cluster_app_image, values, RELEASE, NAMESPACE, timeout="90s")
     assert result.returncode != 0
     assert "helm upgrade failed; rolled back" in result.stderr
-    image = cluster.kubectl(
+    history = json.loads(
+        cluster.run("helm", "history", RELEASE, "--namespace", NAMESPACE, "-o", "json").stdout
+    )
+    assert history[-1]["description"].startswith("Rollback to")
+    env = cluster.kubectl(
         "get", "deployment", f"{RELEASE}-streamlit-app-dashboard", "--namespace", NAMESPACE,
-        "--output", "jsonpath={.spec.template.spec.containers[0].image}",
+        "--output", "jsonpath={.spec.template.spec.containers[0].env[*].name}",
     )  # fmt: skip
-    assert image == cluster_app_image.ref
+    assert "APP_DB_POOL_SIZE" not in env.split()
     # And it still serves: the in-cluster smoke checks pass against the rolled-back release.
     cluster.run("helm", "test", RELEASE, "--namespace", NAMESPACE, timeout=300)
     # Not undone: the hook Secret holds what the failed upgrade wrote ...
@@ -197,11 +220,15 @@ def test_images_only_this_machine_has_go_only_to_the_local_cluster(
     assert '"status":"deployed"' in revision.stdout.replace(" ", "")
 
 
-def test_a_failing_first_install_leaves_nothing_behind(cluster, cluster_app_image, tmp_path):
+def test_a_failing_first_install_leaves_nothing_behind(
+    cluster, cluster_app_image, installed, tmp_path
+):
     namespace = cluster.namespace("broken-first")
-    broken = type(cluster_app_image)(cluster_app_image.repository, "no-such-tag")
     values = write_values(tmp_path / "v.yaml", local_values(), {"migrations": {"enabled": False}})
-    result = make_deploy(cluster, broken, [PROFILE, values], "broken", namespace, timeout="45s")
+    result = make_deploy(
+        cluster, cluster_app_image, [PROFILE, values, _broken_settings(installed)], "broken",
+        namespace, timeout="60s",
+    )  # fmt: skip
     assert result.returncode != 0
     assert "it was a first install, so it was uninstalled" in result.stderr
     status = cluster.run("helm", "status", "broken", "--namespace", namespace, check=False)

@@ -64,6 +64,26 @@ def test_refuses_without_a_values_file(tool_path: str):
     assert "VALUES is not set" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("image: [unclosed\n", "not valid YAML"),
+        ("- a list\n", "expected a mapping of chart values"),
+        ("dashboard: {replicaCount: many}\n", "the chart does not render with VALUES="),
+    ],
+)
+def test_refuses_a_malformed_values_file_in_one_line(
+    tool_path: str, tmp_path: Path, text: str, message: str
+):
+    values = tmp_path / "values.yaml"
+    values.write_text(text)
+    result = deploy("--values", str(values), *IMAGE, path=tool_path)
+    assert result.returncode == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert message in line
+    assert "Traceback" not in result.stderr
+
+
 def test_refuses_without_an_image_tag(tool_path: str, tmp_path: Path):
     values = _values_file(tmp_path, profile_values("existing-secret"))
     result = deploy("--values", values, "--image-repository", "ghcr.io/acme/dash", path=tool_path)
