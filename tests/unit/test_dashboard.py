@@ -41,6 +41,19 @@ def run(user: dict | None = None) -> AppTest:
     return at.run()
 
 
+def run_with(monkeypatch, **env: str) -> AppTest:
+    """One run with these settings, leaving no cached settings, engine or data behind."""
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        return run()
+    finally:
+        get_settings.cache_clear()
+        st.cache_data.clear()
+        st.cache_resource.clear()
+
+
 def metric(at: AppTest, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
@@ -55,16 +68,7 @@ def test_an_empty_database_shows_a_message_not_an_error(monkeypatch, tmp_path, a
     engine = create_engine_for(load_settings({"APP_DATABASE_URL": url}), "test-setup")
     migrate.upgrade(engine)
     engine.dispose()
-    monkeypatch.setenv("APP_DATABASE_URL", url)
-    monkeypatch.setenv("APP_API_URL", api_url)
-    get_settings.cache_clear()
-    try:
-        at = run()
-    finally:
-        # The page's caches (engine, queries) now hold the empty database.
-        get_settings.cache_clear()
-        st.cache_data.clear()
-        st.cache_resource.clear()
+    at = run_with(monkeypatch, APP_DATABASE_URL=url, APP_API_URL=api_url)
     assert not at.exception
     assert "No orders yet" in at.info[0].value
     assert not at.metric
@@ -161,15 +165,7 @@ def test_a_failing_api_shows_a_message_not_a_trace(monkeypatch):
 
 
 def test_bad_configuration_stops_with_the_setting_named(monkeypatch):
-    monkeypatch.setenv("APP_DB_POOL_SIZE", "plenty")
-    get_settings.cache_clear()
-    try:
-        at = run()
-    finally:
-        # The page's caches (engine, queries) now hold the empty database.
-        get_settings.cache_clear()
-        st.cache_data.clear()
-        st.cache_resource.clear()
+    at = run_with(monkeypatch, APP_DB_POOL_SIZE="plenty")
     assert not at.exception
     assert "APP_DB_POOL_SIZE" in at.error[0].value
 
