@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from app.core import migrate
 from tests.cluster.conftest import deploy_postgres, local_values, make_deploy, write_values
 from tests.support import sticky
-from tests.support.tools import ROOT
+from tests.support.tools import ROOT, free_port
 
 NAMESPACE = "minimal"
 RELEASE = "minimal"
@@ -218,6 +218,27 @@ def test_images_only_this_machine_has_go_only_to_the_local_cluster(
     assert refusal in result.stderr
     revision = cluster.run("helm", "status", RELEASE, "--namespace", NAMESPACE, "-o", "json")
     assert '"status":"deployed"' in revision.stdout.replace(" ", "")
+
+
+def test_a_failing_smoke_gate_rolls_back_a_release_that_rolled_out(
+    cluster, cluster_app_image, installed
+):
+    """The rollout is fine but the checks from outside fail (here: nothing
+    answers at SMOKE_URL): back to the revision that ran before."""
+    before = json.loads(
+        cluster.run("helm", "status", RELEASE, "--namespace", NAMESPACE, "-o", "json").stdout
+    )["version"]
+    result = make_deploy(
+        cluster, cluster_app_image, installed["values"], RELEASE, NAMESPACE,
+        smoke_url=f"http://127.0.0.1:{free_port()}",
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "FAIL dashboard-health" in result.stdout
+    assert f"failed; rolled back to revision {before}, which ran before" in result.stderr
+    history = json.loads(
+        cluster.run("helm", "history", RELEASE, "--namespace", NAMESPACE, "-o", "json").stdout
+    )
+    assert history[-1]["description"] == f"Rollback to {before}"
 
 
 def test_a_failing_first_install_leaves_nothing_behind(
