@@ -142,7 +142,7 @@ secrets: ## generate local secrets into secrets/ (kept if present)
 	scripts/make-secrets.sh
 
 standins: ## build local stand-ins for compose's public images (machines without a registry; podman)
-	scripts/build-standins.sh
+	@scripts/build-standins.sh
 
 up: secrets $(COMPOSE_DEPS) ## start the whole stack (compose) with a dev login, wait until healthy; prints the URL
 ifeq ($(CONTAINER_ENGINE),docker)
