@@ -9,6 +9,9 @@ VENV := .venv
 SCAN_VENV := .venv-scan
 BIN := $(VENV)/bin
 export PYTHONPATH := $(CURDIR)
+# .env (a copy of .env.example) is where a user sets ports and images: make
+# reads it too, so `make run`/`make up` and compose agree on them.
+-include .env
 
 DASHBOARD_PORT ?= 8501
 API_PORT ?= 8000
@@ -81,16 +84,30 @@ PYTHON_IMAGE ?=
 # Extra build options, e.g. sandboxed CI: --network host -v /etc/ssl/certs:/etc/ssl/certs:ro
 BUILD_FLAGS ?=
 HTTP_PORT ?= 8080
+IDP_PORT ?= 9400
+PUBLIC_URL ?= http://localhost:$(HTTP_PORT)
+# How long `make up` waits for every service to be healthy, in seconds.
+UP_TIMEOUT ?= 600
+# `make down DOWN_FLAGS=--volumes` also deletes the database volume.
+DOWN_FLAGS ?=
 COMPOSE_FILES := -f docker/compose.yaml -f docker/compose.override.yaml $(if $(wildcard .env),--env-file .env)
+# What the compose files substitute (see .env.example), as make resolved it.
+COMPOSE_ENV = APP_IMAGE=$(IMAGE) HTTP_PORT=$(HTTP_PORT) PUBLIC_URL=$(PUBLIC_URL) \
+  IDP_PORT=$(IDP_PORT) API_PORT=$(API_PORT) DASHBOARD_PORT=$(DASHBOARD_PORT) \
+  $(if $(PYTHON_IMAGE),PYTHON_IMAGE=$(PYTHON_IMAGE))
 ifeq ($(CONTAINER_ENGINE),docker)
 COMPOSE ?= docker compose
-UP_FLAGS ?= --detach --build --wait
+COMPOSE_DEPS :=
+UP_FLAGS ?= --detach --build --wait --wait-timeout $(UP_TIMEOUT)
 else
-COMPOSE ?= podman-compose
+# podman-compose from PyPI, hash-locked with the dev tools (docker/README.md says
+# why). Docker format keeps the image's HEALTHCHECK, which the services use.
+COMPOSE ?= $(BIN)/podman-compose --podman-build-args "--format docker $(BUILD_FLAGS)"
+COMPOSE_DEPS := $(VENV)/.dev
 UP_FLAGS ?= --detach --build
 endif
 
-.PHONY: image push up down logs secrets deploy
+.PHONY: image push up down logs secrets deploy standins
 
 image: ## build the app image (IMAGE=..., PYTHON_IMAGE=... for another base)
 	$(CONTAINER_ENGINE) build $(if $(filter podman,$(CONTAINER_ENGINE)),--format docker) \
@@ -124,15 +141,29 @@ deploy: $(VENV)/.dev ## helm upgrade --install the chart, then smoke it (VALUES=
 secrets: ## generate local secrets into secrets/ (kept if present)
 	scripts/make-secrets.sh
 
-up: secrets ## start the whole stack (compose) with a dev login; prints the URL
-	APP_IMAGE=$(IMAGE) HTTP_PORT=$(HTTP_PORT) $(COMPOSE) $(COMPOSE_FILES) up $(UP_FLAGS)
-	@echo "Open http://localhost:$(HTTP_PORT) and sign in as dev@example.com (any e-mail works)."
+standins: ## build local stand-ins for compose's public images (machines without a registry; podman)
+	@scripts/build-standins.sh
 
-down: ## stop the stack (data stays in its volume; add -v by hand to wipe it)
-	$(COMPOSE) $(COMPOSE_FILES) down
+up: secrets $(COMPOSE_DEPS) ## start the whole stack (compose) with a dev login, wait until healthy; prints the URL
+ifeq ($(CONTAINER_ENGINE),docker)
+	$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) up $(UP_FLAGS)
+else
+	@# podman before 4.6 cannot wait for health, so podman-compose ignores
+	@# service_healthy: PostgreSQL first (migrate needs it), then the rest, each
+	@# time until every container's own health check passes. --no-deps: podman
+	@# 4.3 fails to start a container whose --requires chain is already running.
+	$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) up --detach postgres
+	scripts/compose-wait.sh $(UP_TIMEOUT) $$($(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) ps --quiet)
+	$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) up $(UP_FLAGS) --no-deps
+	scripts/compose-wait.sh $(UP_TIMEOUT) $$($(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) ps --quiet)
+endif
+	@echo "Open $(PUBLIC_URL) and sign in as dev@example.com (any e-mail works)."
 
-logs: ## follow the stack's logs
-	$(COMPOSE) $(COMPOSE_FILES) logs --follow --tail=100
+down: $(COMPOSE_DEPS) ## stop the stack (data stays in its volume; DOWN_FLAGS=--volumes wipes it)
+	$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) down $(DOWN_FLAGS)
+
+logs: $(COMPOSE_DEPS) ## follow the stack's logs
+	$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) logs --follow --tail=100
 
 smoke: $(VENV)/.app ## smoke-check a running deployment: make smoke URL=https://host [SMOKE_ARGS="--auth --api-url https://host/api"]
 	@test -n "$(URL)" || { echo "make smoke: set URL, e.g. make smoke URL=http://127.0.0.1:8501 SMOKE_ARGS='--api-url http://127.0.0.1:8000'"; exit 2; }

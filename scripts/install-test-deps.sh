@@ -101,7 +101,10 @@ apt_packages=(
 # fails on hybrid cgroups in CI sandboxes; debootstrap makes the local base
 # image (scripts/build-base-image.sh), since CI cannot pull from a registry.
 # catatonit: the init of the pause container `podman kube play` builds for pods.
-container_packages=(podman runc debootstrap catatonit)
+# The CNI dnsname plugin: containers of a compose project find each other by
+# service name (podman recommends it; --no-install-recommends leaves it out).
+# podman-compose itself comes from PyPI with the dev tools (docker/README.md).
+container_packages=(podman runc debootstrap catatonit golang-github-containernetworking-plugin-dnsname)
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${container_packages[@]}" >/dev/null
 
 # --- edge layer: tests/e2e ---

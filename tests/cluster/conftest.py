@@ -16,10 +16,8 @@ import yaml
 
 from tests.support import cluster as local_cluster
 from tests.support.chart import merge
-from tests.support.image import podman, require_podman
-from tests.support.tools import ROOT, TOOLS_BIN, free_port, missing
+from tests.support.tools import ROOT, free_port
 
-POSTGRES_IMAGE = "localhost/postgres:standin"
 # The app's Kubernetes resources on a 2-core node with 3 dashboard replicas.
 SMALL = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
 
@@ -48,37 +46,17 @@ def cluster_app_image(cluster, app_image: str) -> Image:
 
 
 @pytest.fixture(scope="session")
-def oauth2_proxy_image(cluster) -> Image:
-    """The pinned oauth2-proxy (built by scripts/install-test-deps.sh) as a scratch image."""
-    binary = TOOLS_BIN / "oauth2-proxy"
-    if not binary.exists():
-        missing("oauth2-proxy", "scripts/install-test-deps.sh")
-    version = subprocess.run(
-        [str(binary), "--version"], capture_output=True, text=True, check=True
-    ).stdout.split()[1]
-    image = Image("localhost/oauth2-proxy", version)
-    cluster.run(str(ROOT / "cluster/images.sh"), "--scratch", image.ref, str(binary))
-    cluster.load(image.ref)
-    return image
+def oauth2_proxy_image(cluster, standin_images: dict) -> Image:
+    """The pinned oauth2-proxy's stand-in image (the sidecar), imported."""
+    cluster.load(standin_images["OAUTH2_PROXY_IMAGE"])
+    return Image(*standin_images["OAUTH2_PROXY_IMAGE"].rsplit(":", 1))
 
 
 @pytest.fixture(scope="session")
-def postgres_image(cluster) -> str:
-    """docker/standins/postgres built on the app image's local base, imported."""
-    require_podman()
-    from tests.support.image import base_image
-
-    if podman("image", "exists", POSTGRES_IMAGE, check=False).returncode != 0:
-        # apt fetches over plain HTTP with signed indexes: no CA bundle mounted
-        # (a read-only /etc/ssl/certs breaks the ssl-cert package's set-up).
-        result = podman(
-            "build", "--network", "host", "--build-arg", f"BASE_IMAGE={base_image()}",
-            "--tag", POSTGRES_IMAGE, str(ROOT / "docker/standins/postgres"),
-            check=False, timeout=900,
-        )  # fmt: skip
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    cluster.load(POSTGRES_IMAGE)
-    return POSTGRES_IMAGE
+def postgres_image(cluster, standin_images: dict) -> str:
+    """The PostgreSQL stand-in (docker/standins/postgres), imported."""
+    cluster.load(standin_images["POSTGRES_IMAGE"])
+    return standin_images["POSTGRES_IMAGE"]
 
 
 def deploy_postgres(cluster, namespace: str, image: str) -> None:

@@ -23,9 +23,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.tools import ROOT, missing, require_tool
+from tests.support.tools import ROOT, TOOLS_BIN, missing, require_tool
 
 PODMAN_HINT = "apt-get install podman runc (Debian/Ubuntu), or see https://podman.io"
+TOOLS_HINT = "scripts/install-test-deps.sh (builds the pinned oauth2-proxy with Go)"
 BASE_HINT = "apt-get install debootstrap, run as root, or set TEST_PYTHON_IMAGE to a pullable base"
 CONTAINERS_CONF = ROOT / "tests/container/containers.conf"
 LOCAL_BASE = "localhost/python-base:trixie"
@@ -104,6 +105,31 @@ def app_image() -> Iterator[str]:
         yield build(tag)
     finally:
         remove_image(tag)
+
+
+@pytest.fixture(scope="session")
+def standin_images() -> dict[str, str]:
+    """Local stand-ins for the public images compose and the chart name
+    (scripts/build-standins.sh), as the variables that select them:
+    POSTGRES_IMAGE, NGINX_IMAGE, OAUTH2_PROXY_IMAGE."""
+    require_podman()
+    if not (TOOLS_BIN / "oauth2-proxy").exists():
+        missing("oauth2-proxy (the pinned binary its stand-in image holds)", TOOLS_HINT)
+    built = subprocess.run(
+        [str(ROOT / "scripts/build-standins.sh")],
+        env={**podman_env(), "BASE_IMAGE": base_image()}, capture_output=True, text=True,
+        timeout=900,
+    )  # fmt: skip
+    if built.returncode != 0:
+        pytest.fail(
+            f"scripts/build-standins.sh failed:\n{built.stdout[-3000:]}\n{built.stderr[-3000:]}"
+        )
+    # The .env lines it prints select the stand-ins.
+    return dict(
+        line.split("=", 1)
+        for line in built.stdout.splitlines()
+        if "=" in line and not line.startswith("#")
+    )
 
 
 @contextlib.contextmanager

@@ -1,0 +1,175 @@
+"""The whole stack from `make up`, as a user reaches it on the published port.
+
+One stack for the file, the tests in file order: the last ones take it down
+and up again (the saved view and its volume), so they come after the rest.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.compose.conftest import SECRETS, Stack
+from tests.support import browser, sticky
+from tests.support.cluster import wait_for
+from tests.support.edge import cookie_jar, sign_in
+from tests.support.image import podman
+
+SMOKE_OK = "OK: 0 of the checks failed"
+
+
+def states(stack: Stack) -> dict[str, str]:
+    """Each service's state: its own health check run now, else running or exited."""
+    found = {}
+    for service, name in stack.containers().items():
+        state = podman(
+            "inspect", "--format",
+            "{{.State.Status}} {{.State.ExitCode}} {{if .Config.Healthcheck}}check{{end}}", name,
+        ).stdout.split()  # fmt: skip
+        if state[0] == "running" and state[-1] == "check":
+            checked = podman("healthcheck", "run", name, check=False).returncode == 0
+            found[service] = "healthy" if checked else "unhealthy"
+        else:
+            found[service] = " ".join(state[:2])
+    return found
+
+
+def smoke(stack: Stack) -> str:
+    result = stack.make(
+        "smoke", f"URL={stack.url}", f"SMOKE_ARGS=--auth --api-url {stack.url}/api", timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert SMOKE_OK in result.stdout
+    return result.stdout
+
+
+def test_make_up_brings_every_service_to_healthy(stack: Stack):
+    assert states(stack) == {
+        "postgres": "healthy",
+        "migrate": "exited 0",  # migrated and seeded, once
+        "api": "healthy",
+        "dashboard-1": "healthy",
+        "dashboard-2": "healthy",
+        "oauth2-proxy": "running 0",  # no probe in its image: nginx's check covers it
+        "nginx": "healthy",
+        "idp": "healthy",
+    }
+
+
+def test_make_smoke_passes_through_the_published_port(stack: Stack):
+    output = smoke(stack)
+    for check in ("dashboard-health", "api-ready", "auth-ready", "sign-in-redirect"):
+        assert f"PASS {check}" in output
+
+
+def test_a_person_signs_in_moves_a_slider_and_the_audit_page_shows_them(stack: Stack, page):
+    from playwright.sync_api import expect
+
+    email = f"pat-{uuid.uuid4().hex[:6]}@example.com"
+    browser.sign_in(page, stack.url, email)
+    before, after = browser.move_start_date(page, 30)
+    assert after < before
+    page.get_by_role("link", name="Audit").click()
+    # st.dataframe draws on a canvas; its accessible table holds the cells' text.
+    expect(page.locator('[data-testid="stDataFrame"] table')).to_contain_text(email, timeout=60_000)
+
+
+def test_secrets_are_only_files_never_environment_or_logs(stack: Stack):
+    values = stack.secret_values()
+    assert set(values) == set(SECRETS)
+    assert all(values.values())
+    for service, name in stack.containers().items():
+        environment = "\n".join(
+            podman(
+                "inspect", "--format", "{{range .Config.Env}}{{println .}}{{end}}", name
+            ).stdout.splitlines()
+        )
+        logs = podman("logs", name, check=False)
+        for secret, value in values.items():
+            assert value not in environment, f"{secret} in the environment of {service}"
+            assert value not in logs.stdout + logs.stderr, f"{secret} in the logs of {service}"
+
+
+# Established connections to Streamlit's port 8501 (hex 2135) in a replica.
+# nginx keeps no idle connection to the dashboards: only a browser's WebSocket stays.
+STREAMS = (
+    "print(sum(1 for f in ('/proc/net/tcp', '/proc/net/tcp6') for line in open(f).readlines()[1:]"
+    " if line.split()[1].endswith(':2135') and line.split()[3] == '01'))"
+)
+
+
+def open_streams(name: str) -> int:
+    return int(podman("exec", name, "python3", "-c", STREAMS).stdout)
+
+
+def test_one_browser_stays_on_one_replica_through_nginx_route_cookie(stack: Stack):
+    # Uploads name the session: every one answering 204 means every request of
+    # the visit reached the replica holding it (tests/support/sticky.py).
+    visit = sticky.visit(stack.url, cookie_jar(sign_in(stack.url, "quinn@example.com")))
+    assert "route" in visit.cookies
+    assert visit.pinned, visit.upload_statuses
+
+
+def test_stopping_the_browsers_replica_moves_it_to_the_other(stack: Stack, page):
+    browser.sign_in(page, stack.url, "rae@example.com")
+    browser.move_start_date(page, 10)
+    replicas = {s: n for s, n in stack.containers().items() if s.startswith("dashboard-")}
+    streams = {service: open_streams(name) for service, name in replicas.items()}
+    assert sorted(streams.values()) == [0, 1], streams  # its WebSocket, on one replica
+    holder, other = sorted(replicas, key=streams.get, reverse=True)
+    podman("stop", "--time", "10", replicas[holder], timeout=60)
+    try:
+        # Streamlit's frontend reconnects; nginx skips the stopped replica.
+        wait_for(
+            lambda: open_streams(replicas[other]) == 1, f"the browser's WebSocket on {other}", 90
+        )
+        # A new session there (session state stays with the stopped process),
+        # and the page still answers: moving the slider changes Revenue.
+        browser.move_start_date(page, 10)
+        assert open_streams(replicas[other]) == 1
+    finally:
+        podman("start", replicas[holder])
+        wait_for(lambda: states(stack)[holder] == "healthy", f"{holder} healthy again", 120)
+
+
+def saved_views(page):
+    """The Saved views page's table (or its empty notice)."""
+    page.get_by_role("link", name="Saved views").click()
+    return page.locator('[data-testid="stDataFrame"] table, [data-testid="stAlert"]').first
+
+
+def test_a_saved_view_survives_down_and_up_and_down_with_volumes_wipes_it(stack: Stack, page):
+    from playwright.sync_api import expect
+
+    name = f"view-{uuid.uuid4().hex[:8]}"
+    browser.sign_in(page, stack.url, "sam@example.com")
+    browser.revenue(page)
+    page.get_by_label("View name").fill(name)
+    page.get_by_role("button", name="Save view").click()
+    page.get_by_text(f"Saved view '{name}'").wait_for(timeout=60_000)
+
+    stack.down()
+    assert stack.containers() == {}
+    stack.up()
+    page.context.clear_cookies()  # a new visit: sign in again at the restarted provider
+    browser.sign_in(page, stack.url, "sam@example.com")
+    expect(saved_views(page)).to_contain_text(name, timeout=60_000)
+
+    stack.down("--volumes")
+    volume = f"{stack.project}_postgres-data"
+    assert podman("volume", "exists", volume, check=False).returncode == 1, f"{volume} kept"
+
+
+def test_secret_files_with_a_trailing_newline_still_work(stack: Stack, page):
+    """As `echo value > file` writes them. Runs on the wiped volume the test
+    before left, so PostgreSQL is initialised from the newline-ended password."""
+    from playwright.sync_api import expect
+
+    for name in SECRETS:
+        path = stack.checkout / "secrets" / name
+        path.write_text(path.read_text() + "\n")
+    stack.up()
+    assert set(states(stack).values()) == {"healthy", "exited 0", "running 0"}
+    smoke(stack)
+    browser.sign_in(page, stack.url, "tom@example.com")
+    notice = saved_views(page)
+    expect(notice).to_contain_text("No saved views yet", timeout=60_000)  # the wiped volume
