@@ -63,6 +63,17 @@ class Stack:
         )  # fmt: skip
         return dict(reversed(line.split()) for line in listed.stdout.splitlines())
 
+    def sql(self, query: str) -> str:
+        """One query as the app's database user, through psql in the postgres
+        container (over TCP with the password, as any image's psql can)."""
+        password = (self.checkout / "secrets" / "POSTGRES_PASSWORD").read_text().strip()
+        result = podman(
+            "exec", "--env", f"PGPASSWORD={password}", self.containers()["postgres"],
+            "psql", "--host=127.0.0.1", "--username=app", "--dbname=app", "--tuples-only",
+            "--no-align", f"--command={query}",
+        )  # fmt: skip
+        return result.stdout.strip()
+
     def secret_values(self) -> dict[str, str]:
         return {name: (self.checkout / "secrets" / name).read_text().strip() for name in SECRETS}
 
