@@ -168,9 +168,8 @@ def _check_images_on_node(kubectl: str, objects: list[dict[str, Any]]) -> None:
         for image in node["status"].get("images", [])
         for name in image.get("names", [])
     }
-    # containerd lists docker.io images by their full name.
     wanted = {c["image"] for spec in _pod_specs(objects) for c in spec["containers"]}
-    if missing := sorted(i for i in wanted if i not in present and f"docker.io/{i}" not in present):
+    if missing := sorted(wanted - present):
         raise Refused(
             f"{', '.join(missing)} not on the cluster's node (nothing is pulled there): "
             "make cluster-load IMAGE=<image>"

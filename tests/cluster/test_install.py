@@ -59,15 +59,6 @@ def test_the_migrations_hook_seeded_the_database(cluster, installed):
     assert jobs == []
 
 
-def test_every_pod_passes_restricted_pod_security(cluster, installed):
-    """A server-side dry run of the enforce label lists any running pod that violates it."""
-    result = cluster.run(
-        "kubectl", "label", "--dry-run=server", "--overwrite", "namespace", NAMESPACE,
-        "pod-security.kubernetes.io/enforce=restricted",
-    )  # fmt: skip
-    assert "violate" not in result.stderr, result.stderr
-
-
 def test_restricted_admission_rejects_a_pod_without_hardening(cluster, installed, tmp_path):
     """A pod as most examples write it (no securityContext) is refused outright."""
     bad = tmp_path / "bad-pod.yaml"
