@@ -14,6 +14,9 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # On SIGTERM, finish in-flight requests for this long before exiting (rollouts).
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 keepalive = 5
+# The longest request line gunicorn reads (its maximum; default 4094): nginx passes
+# lines up to its large_client_header_buffers (8 KB) and answers a longer one 414.
+limit_request_line = 8190
 preload_app = False
 # Worker heartbeat files on tmpfs: a read-only root and slow disks cannot stall them.
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (

@@ -2,16 +2,28 @@
 
 Every answer is JSON, errors included: 400 names the bad parameter, 503 says
 the database is unavailable, anything unexpected is a 500 without a trace.
+Parameters are bounded before any query sees them (ForecastParams): a bad one
+is always a 400, never a driver error (PostgreSQL refuses a NUL byte, say).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import typing
 from typing import Annotated
 
 from flask import Flask, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
@@ -24,15 +36,46 @@ log = logging.getLogger(__name__)
 APPLICATION_NAME = "api"
 
 
+# Bounds of every query parameter value (the API's contract, see docs/reliability.md).
+MAX_CHARS = 100  # characters in one value (or a parameter name echoed in an error)
+MAX_VALUES = 50  # values of one list parameter (region, category)
+EARLIEST, LATEST = dt.date(1970, 1, 1), dt.date(2100, 12, 31)  # dates outside are typos
+
+
+def _plain_text(value: object) -> object:
+    """Any raw value: at most MAX_CHARS characters, no control characters (C0, DEL, C1)."""
+    if isinstance(value, str):
+        if len(value) > MAX_CHARS:
+            raise PydanticCustomError("too_long", "at most {max} characters", {"max": MAX_CHARS})
+        if any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in value):
+            raise PydanticCustomError("control_character", "control characters are not allowed")
+    return value
+
+
+def _sane_date(value: dt.date | None) -> dt.date | None:
+    if value is not None and not EARLIEST <= value <= LATEST:
+        raise PydanticCustomError(
+            "date_range",
+            "must be between {earliest} and {latest}",
+            {"earliest": EARLIEST.isoformat(), "latest": LATEST.isoformat()},
+        )
+    return value
+
+
+Text = Annotated[str, BeforeValidator(_plain_text)]
+Texts = Annotated[list[Text], Field(max_length=MAX_VALUES)]
+Day = Annotated[dt.date | None, BeforeValidator(_plain_text), AfterValidator(_sane_date)]
+
+
 class ForecastParams(BaseModel):
-    """Query parameters of /api/v1/forecast."""
+    """Query parameters of /api/v1/forecast; anything else is refused."""
 
     model_config = ConfigDict(extra="forbid")
-    months: Annotated[int, Field(ge=1, le=24)] = 6
-    start: dt.date | None = None
-    end: dt.date | None = None
-    region: list[str] = []
-    category: list[str] = []
+    months: Annotated[int, BeforeValidator(_plain_text), Field(ge=1, le=24)] = 6
+    start: Day = None
+    end: Day = None
+    region: Texts = []
+    category: Texts = []
 
     @model_validator(mode="after")
     def _ordered(self) -> ForecastParams:
@@ -48,19 +91,21 @@ class BadParameterError(Exception):
 
 
 def _parse(model: type[BaseModel]) -> BaseModel:
-    raw = {key: request.args.getlist(key) for key in request.args}
-    # Single-valued fields take the one value; lists keep them all.
-    data = {
-        key: values
-        if model.model_fields.get(key) and model.model_fields[key].annotation == list[str]
-        else values[-1]
-        for key, values in raw.items()
-    }
+    data: dict[str, str | list[str]] = {}
+    for key, values in request.args.lists():
+        field = model.model_fields.get(key)
+        if field is None or typing.get_origin(field.annotation) is list:
+            data[key] = values  # lists keep every value (an unknown name is refused below)
+        elif len(values) > 1:
+            raise BadParameterError(key, "give it at most once")
+        else:
+            data[key] = values[0]
     try:
         return model.model_validate(data)
     except ValidationError as error:
         first = error.errors()[0]
-        parameter = str(first["loc"][0]) if first["loc"] else "start"
+        # A model-level check (start after end) has no location: it is about start.
+        parameter = str(first["loc"][0])[:MAX_CHARS] if first["loc"] else "start"
         message = "unknown parameter" if first["type"] == "extra_forbidden" else first["msg"]
         raise BadParameterError(parameter, message) from None
 
@@ -71,6 +116,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     engine = create_engine_for(settings, APPLICATION_NAME)
     app = Flask(__name__)
     app.json.sort_keys = False
+    # Every route is GET (and HEAD); OPTIONS too is a 405 in JSON, not Flask's empty 200.
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
 
     @app.get("/healthz")
     def healthz():
