@@ -90,6 +90,10 @@ def test_nginx_ingress_sets_cookie_affinity_and_websocket_timeouts(render):
     assert annotations["nginx.ingress.kubernetes.io/affinity-mode"] == "persistent"
     assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
     assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "50m"
+    # The sidecar's sign-in redirect of a long link: the buffer our own nginx has.
+    buffers = (ROOT / "nginx/snippets/oauth2-buffers.conf").read_text()
+    size = annotations["nginx.ingress.kubernetes.io/proxy-buffer-size"]
+    assert f"proxy_buffer_size {size};" in buffers
     backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
     assert backend["name"].endswith("-dashboard")
 
