@@ -14,7 +14,12 @@ from app.core.settings import Settings, load_settings
 from tests.support.postgres import PostgresServer
 
 # The image fixture (app_image) is shared: one build serves every layer that runs it.
-pytest_plugins = ["tests.support.image", "tests.support.chart", "tests.support.browser"]
+pytest_plugins = [
+    "tests.support.image",
+    "tests.support.chart",
+    "tests.support.browser",
+    "tests.support.reliability",
+]
 
 # Small on purpose for unit tests; the PostgreSQL suite seeds the full 200k.
 UNIT_ROWS = 5_000
