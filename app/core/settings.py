@@ -88,6 +88,14 @@ class Settings(BaseModel):
     api_timeout: PositiveFloat = Field(
         5.0, description="Seconds the dashboard waits for an API answer before showing a message."
     )
+    session_max_age: PositiveInt = Field(
+        3600,
+        description=(
+            "Seconds a dashboard session (one open tab's WebSocket) serves the page after"
+            " it opened; then the page asks for a reload, which signs in again if the"
+            " session cookie is gone: how long an open tab outlives sign-out."
+        ),
+    )
     cache_ttl: PositiveInt = Field(
         300, description="Seconds a cached query or API answer stays fresh in the dashboard."
     )

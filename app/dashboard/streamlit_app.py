@@ -1,9 +1,10 @@
 """Entry point: ``streamlit run app/dashboard/streamlit_app.py``.
 
-Checks configuration, shows who is signed in, records the sign-in once per
-session, then hands over to the page the user picked.
+Checks configuration and the session's age, shows who is signed in, records
+the sign-in once per session, then hands over to the page the user picked.
 """
 
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -19,6 +20,14 @@ except ConfigError as error:
     st.stop()
 
 from app.dashboard import data  # noqa: E402  (needs valid settings to import)
+
+# Sign-in is checked when the WebSocket opens, never again while it stays open
+# (Streamlit pings it): past APP_SESSION_MAX_AGE this session serves nothing
+# more, and a reload goes through sign-in (docs/reliability.md).
+opened = st.session_state.setdefault("session_opened", time.time())
+if time.time() - opened > get_settings().session_max_age:
+    st.warning("This page has been open a long time: reload it to continue.")
+    st.stop()
 
 # st.user holds what the proxy put in the trusted identity headers, if anything.
 user = st.user.get("email") or "anonymous"

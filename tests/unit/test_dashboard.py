@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 import uuid
 
 import pyarrow as pa
@@ -148,6 +149,20 @@ def test_the_signed_in_user_is_shown_and_recorded_once():
     events = at.dataframe[0].value
     mine = events[(events["user"] == email) & (events["action"] == "sign_in_seen")]
     assert len(mine) == 1
+
+
+@pytest.mark.usefixtures("app_env")
+def test_a_session_older_than_its_max_age_serves_nothing_more():
+    """The bound on an open tab after sign-out: past APP_SESSION_MAX_AGE a run asks for
+    a reload (which passes sign-in again) and shows no data."""
+    assert run({"email": "new@example.com"}).metric  # a fresh session gets the page
+    at = AppTest.from_file(ENTRY, default_timeout=30)
+    at.user = {"email": "old@example.com"}
+    at.session_state["session_opened"] = time.time() - get_settings().session_max_age - 1
+    at.run()
+    assert not at.exception
+    assert "reload it to continue" in at.warning[0].value
+    assert not at.metric
 
 
 @pytest.mark.usefixtures("app_env")
