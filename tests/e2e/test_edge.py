@@ -47,7 +47,9 @@ def test_health_paths_answer_without_a_session(edge: Edge, path: str):
     assert response.status_code == 200, (path, response.status_code)
 
 
-@pytest.mark.parametrize("path", ["/", "/_stcore/host-config", "/_stcore/health/x", "/a?x=1"])
+@pytest.mark.parametrize(
+    "path", ["/", "/_stcore/host-config", "/_stcore/health/x", "/a?x=1", "/a?x=1&y=%2F2"]
+)
 def test_unauthenticated_requests_go_to_sign_in(edge: Edge, path: str):
     """No session: to the provider's sign-in, with a state that brings the browser
     back to `path` (nginx hands its 401 to oauth2-proxy's /oauth2/start)."""
