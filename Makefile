@@ -157,6 +157,9 @@ else
 	$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) up $(UP_FLAGS) --no-deps
 	scripts/compose-wait.sh $(UP_TIMEOUT) $$($(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) ps --quiet)
 endif
+	@# Two dashboards (dashboard-1, -2) and the API's workers each hold a pool.
+	@$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) exec -T api python3 -m app.core connections \
+	  --processes $$((2 + $(or $(GUNICORN_WORKERS),2)))
 	@echo "Open $(PUBLIC_URL) and sign in as dev@example.com (any e-mail works)."
 
 down: $(COMPOSE_DEPS) ## stop the stack (data stays in its volume; DOWN_FLAGS=--volumes wipes it)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,15 @@ def test_make_deploy_runs_helm_test_as_its_gate(installed):
     # helm test --logs prints the smoke pod's own report.
     assert "PASS websocket-run" in output
     assert "OK: 0 of the checks failed" in output
+
+
+def test_make_deploy_states_a_connection_budget_the_database_allows(cluster, installed):
+    # helm prints the chart's NOTES after the upgrade; the budget is counted
+    # in tests/chart/test_connection_budget.py, the server's limit read here.
+    budget = re.search(r"at most (\d+) PostgreSQL connections", installed["result"].stdout)
+    assert budget, installed["result"].stdout
+    allowed = int(sql(cluster, "SELECT current_setting('max_connections')::int - 3"))
+    assert 0 < int(budget.group(1)) <= allowed
 
 
 def sql(cluster, query: str) -> str:
