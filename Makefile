@@ -17,7 +17,7 @@ DASHBOARD_PORT ?= 8501
 API_PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint format lock clean smoke
+.PHONY: help run test lint format lock clean smoke loadtest
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -167,6 +167,10 @@ down: $(COMPOSE_DEPS) ## stop the stack (data stays in its volume; DOWN_FLAGS=--
 
 logs: $(COMPOSE_DEPS) ## follow the stack's logs
 	$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) logs --follow --tail=100
+
+loadtest: $(VENV)/.app ## browserless sessions against any Streamlit app: make loadtest URL=... [SCENARIO=file.toml] [LOADTEST_ARGS="--sessions 50"]
+	@test -n "$(URL)" || { echo "make loadtest: set URL, e.g. make loadtest URL=http://127.0.0.1:8501 (SCENARIO defaults to app/ops/scenarios/dashboard.toml)"; exit 2; }
+	$(BIN)/python -m app.ops.loadtest --url "$(URL)" $(if $(SCENARIO),--scenario "$(SCENARIO)") $(LOADTEST_ARGS)
 
 smoke: $(VENV)/.app ## smoke-check a running deployment: make smoke URL=https://host [SMOKE_ARGS="--auth --api-url https://host/api"]
 	@test -n "$(URL)" || { echo "make smoke: set URL, e.g. make smoke URL=http://127.0.0.1:8501 SMOKE_ARGS='--api-url http://127.0.0.1:8000'"; exit 2; }

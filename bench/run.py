@@ -29,7 +29,7 @@ import streamlit
 from sqlalchemy.engine import make_url
 
 from app.core.settings import load_settings
-from bench.load import errors_by_kind, load
+from app.ops.loadtest import errors_by_kind, load
 from bench.report import RunStats, write
 from bench.sample import Sampler, streamlit_metrics
 from tests.conftest import seeded_env
@@ -116,7 +116,7 @@ def measure(
         samples=samples.count,
         metrics=metrics,
         label=label,
-        revenue_varied=sum(len(set(result.revenues)) > 1 for result in results),
+        revenue_varied=sum(len(set(result.watched)) > 1 for result in results),
     )
     print(
         f"{label}: {sessions} sessions, {stats.reruns}/{stats.reruns_planned} reruns,"
@@ -150,9 +150,10 @@ NOTES = [
     "Client, servers and PostgreSQL share one machine: figures compare apps and options"
     " measured in the same run; absolute seconds depend on the machine.",
     "Latency is from sending a widget change to `script_finished`, measured by the"
-    " load generator (bench/load.py) over Streamlit's WebSocket protocol. The sweep loads"
-    " one dashboard process directly, to measure the process; tests/e2e/test_bench_edge.py"
-    " runs the same generator through nginx and the oauth2-proxy sign-in.",
+    " load generator (app/ops/loadtest.py, `make loadtest`) over Streamlit's WebSocket"
+    " protocol. The sweep loads one dashboard process directly, to measure the process;"
+    " tests/e2e/test_bench_edge.py runs the same generator through nginx and the"
+    " oauth2-proxy sign-in.",
     "PG peak/mean: connections of the dashboard process in `pg_stat_activity`"
     " (client backends with application_name `dashboard`: the parallel query workers"
     " PostgreSQL lists under the same name are not connections), sampled every 100 ms;"

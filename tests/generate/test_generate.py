@@ -148,7 +148,7 @@ def test_the_scan_finds_the_names_in_the_source():
         "pyproject.toml": "streamlit-template",
         "docker/Dockerfile": "COPY app/",
         "Makefile": "app.ops",
-        "bench/load.py": "from app",
+        "bench/run.py": "from app",
         "helm/streamlit-app/values.yaml": "streamlit.example.com",
     }
     for name, sample in samples.items():
