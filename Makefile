@@ -176,6 +176,7 @@ smoke: $(VENV)/.app ## smoke-check a running deployment: make smoke URL=https://
 	@test -n "$(URL)" || { echo "make smoke: set URL, e.g. make smoke URL=http://127.0.0.1:8501 SMOKE_ARGS='--api-url http://127.0.0.1:8000'"; exit 2; }
 	$(BIN)/python -m app.ops.smoke --url "$(URL)" $(SMOKE_ARGS)
 
+# template-only:start (the template's own wing: generated projects lack it)
 # --- generation: a new project from this checkout (template/, docs/template.md)
 OUT ?= ..
 .PHONY: generate
@@ -198,6 +199,7 @@ bench: $(VENV)/.dev ## quick load benchmark, reference vs naive vs in-memory flo
 bench-full: $(VENV)/.dev ## the full sweep, 10..500 sessions and server options (~15 min): docs/benchmark.md
 	@PATH="$(BENCH_PATH)" command -v initdb >/dev/null || { echo "make bench-full: initdb not found; install PostgreSQL (scripts/install-test-deps.sh)"; exit 2; }
 	PATH="$(BENCH_PATH)" $(BIN)/python -m bench.run --profile full --out docs/benchmark.md $(BENCH_ARGS)
+# template-only:end
 
 # --- a local Kubernetes to try the chart on (cluster/; root, Linux) ------------
 .PHONY: cluster-up cluster-down cluster-load

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Write the values table of a chart's README from the `# --` comments in values.yaml.
 
-    scripts/chart-values-table.py helm/streamlit-app          # rewrite README.md
-    scripts/chart-values-table.py helm/streamlit-app --check  # exit 1 if out of date
+    scripts/chart-values-table.py helm/streamlit-app          # rewrites README.md
+    scripts/chart-values-table.py helm/streamlit-app --check  # exits 1 if stale
 
 The table sits between <!-- values:start --> and <!-- values:end -->. A key
 with a `# --` comment is a row (its default is the parsed value); a key

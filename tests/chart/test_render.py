@@ -114,7 +114,8 @@ def test_httproute_persists_sessions_with_a_cookie(render):
     objects = render("gateway")
     route = named(objects, "HTTPRoute", "")
     assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
-    assert route["spec"]["hostnames"] == ["streamlit.example.com"]
+    host = "streamlit.example.com"
+    assert route["spec"]["hostnames"] == [host]
     (rule,) = route["spec"]["rules"]
     assert rule["sessionPersistence"]["type"] == "Cookie"
     assert rule["sessionPersistence"]["sessionName"]

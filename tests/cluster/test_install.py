@@ -23,6 +23,7 @@ NAMESPACE = "minimal"
 RELEASE = "minimal"
 DASHBOARD = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=dashboard"
 PROFILE = ROOT / "helm/streamlit-app/ci/minimal-values.yaml"
+FULLNAME = f"{RELEASE}-streamlit-app"  # the prefix of the release's objects
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +86,7 @@ def test_restricted_admission_rejects_a_pod_without_hardening(cluster, installed
 
 def _service_url(cluster, stack) -> str:
     ip = cluster.kubectl(
-        "get", "service", f"{RELEASE}-streamlit-app-dashboard", "--namespace", NAMESPACE,
+        "get", "service", f"{FULLNAME}-dashboard", "--namespace", NAMESPACE,
         "--output", "jsonpath={.spec.clusterIP}",
     )  # fmt: skip
     return stack.enter_context(cluster.reach(f"{ip}:80"))
@@ -100,7 +101,7 @@ def test_client_ip_affinity_keeps_a_session_on_one_replica(cluster, installed):
         url = _service_url(cluster, stack)
         visit = sticky.visit(url, {})
         assert visit.pinned, visit.upload_statuses
-        service = f"service/{RELEASE}-streamlit-app-dashboard"
+        service = f"service/{FULLNAME}-dashboard"
         cluster.kubectl(
             "patch", service, "--namespace", NAMESPACE, "--patch",
             '{"spec": {"sessionAffinity": "None"}}',
@@ -162,7 +163,7 @@ def test_a_failed_rollout_rolls_back_to_the_working_revision(cluster, cluster_ap
     """A failed upgrade that also changed a secret: the workloads come back,
     the hook Secret keeps the new value and the schema stays where it was
     (chart README: what a rollback does not undo)."""
-    secret = f"{RELEASE}-streamlit-app-secrets"
+    secret = f"{FULLNAME}-secrets"
     changed = write_values(
         installed["tmp"] / "changed-secret.yaml",
         {"secrets": {"STREAMLIT_SERVER_COOKIE_SECRET": "set-by-a-failed-upgrade"}},
@@ -176,7 +177,7 @@ def test_a_failed_rollout_rolls_back_to_the_working_revision(cluster, cluster_ap
     )
     assert history[-1]["description"].startswith("Rollback to")
     env = cluster.kubectl(
-        "get", "deployment", f"{RELEASE}-streamlit-app-dashboard", "--namespace", NAMESPACE,
+        "get", "deployment", f"{FULLNAME}-dashboard", "--namespace", NAMESPACE,
         "--output", "jsonpath={.spec.template.spec.containers[0].env[*].name}",
     )  # fmt: skip
     assert "APP_DB_POOL_SIZE" not in env.split()
