@@ -104,6 +104,9 @@ OAUTH2_PROXY_COOKIE_SECRET: [oauth2-proxy]
 {{/* Pod-level hardening: the restricted Pod Security Standard. */}}
 {{- define "streamlit-app.podSecurity" -}}
 automountServiceAccountToken: false
+# No Docker-link variables for the namespace's Services: one named "app" would
+# inject APP_* names the settings would take for their own.
+enableServiceLinks: false
 securityContext:
   runAsNonRoot: true
   runAsUser: 10001
