@@ -2,7 +2,7 @@
 
 There is one copy of the code: the repository itself. This hook copies its
 tracked files (`git ls-files`) except the template's own wing (the generator,
-the benchmark and their tests), renames the project's names with the table
+the benchmark, their tests), renames the project's names with the table
 below, switches the auth default and writes the README header. The Python
 package keeps its name, `app`, as in the FastAPI full-stack template: the
 project is named by its slug (pyproject, image, chart), and no import is
@@ -26,7 +26,7 @@ DOMAIN = ANSWERS["domain"]
 
 # The template's own wing: what builds and proves the template, not the project.
 # The Makefile and README mark their template-only parts (TEMPLATE_ONLY below).
-EXCLUDED = ("template/", "bench/", "tests/generate/", "tests/bench/", "docs/template.md")
+EXCLUDED = ("template/", "tests/generate/", "tests/bench/", "docs/template.md")
 # The chart's folder is named after the project.
 MOVES = (("helm/streamlit-app/", f"helm/{SLUG}/"),)
 # The names replaced in every text file: (old, new), as whole words.

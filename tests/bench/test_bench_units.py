@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from bench.report import RunStats, options_verdict
-from bench.sample import cpu_seconds, rss_bytes
+from tests.bench.report import RunStats, options_verdict
+from tests.bench.sample import cpu_seconds, rss_bytes
 
 
 def _run(label: str, latencies: list[float], errors: Counter | None = None) -> RunStats:

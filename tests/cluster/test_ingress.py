@@ -13,9 +13,8 @@ import uuid
 import pytest
 import requests
 
-from tests.cluster.conftest import deploy_postgres, local_values, make_deploy, write_values
 from tests.support import browser, sticky
-from tests.support.cluster import wait_for
+from tests.support.cluster import deploy_postgres, local_values, make_deploy, wait_for, write_values
 from tests.support.edge import cookie_jar, sign_in
 from tests.support.tools import ROOT
 

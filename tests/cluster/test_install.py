@@ -15,8 +15,8 @@ import pytest
 from alembic.script import ScriptDirectory
 
 from app.core import migrate
-from tests.cluster.conftest import deploy_postgres, local_values, make_deploy, write_values
 from tests.support import sticky
+from tests.support.cluster import deploy_postgres, local_values, make_deploy, write_values
 from tests.support.tools import ROOT, free_port
 
 NAMESPACE = "minimal"

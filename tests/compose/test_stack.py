@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 
-from tests.compose.conftest import SECRETS, Stack
 from tests.support import browser, sticky
 from tests.support.cluster import wait_for
+from tests.support.compose import SECRETS, Stack
 from tests.support.edge import cookie_jar, sign_in
 from tests.support.image import podman
 

@@ -18,8 +18,7 @@ from app.core.db import create_engine_for
 from app.core.models import Base, Order
 from app.core.seed import seed
 from app.core.settings import load_settings
-from tests.conftest import UNIT_ROWS
-from tests.integration.conftest import FULL_ROWS
+from tests.support.data import FULL_ROWS, UNIT_ROWS
 from tests.support.postgres import PostgresServer
 from tests.support.tools import ROOT
 
