@@ -20,7 +20,7 @@ PYTEST_ARGS ?=
 .PHONY: help run test lint format lock clean smoke loadtest
 
 help: ## list the commands
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(VENV)/.app: requirements/app.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,7 +51,7 @@ lint: $(VENV)/.dev $(SCAN_VENV)/.scan ## ruff, shellcheck, hadolint, actionlint,
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(SCAN_VENV)/bin/shellcheck .ci/run $$(git ls-files '*.sh')
-	$(SCAN_VENV)/bin/hadolint --failure-threshold style docker/Dockerfile
+	$(SCAN_VENV)/bin/hadolint --failure-threshold style docker/Dockerfile docker/standins/*/Containerfile
 	@for tool in actionlint helm; do PATH="$(LINT_PATH)" command -v $$tool >/dev/null || \
 	  { echo "make lint: $$tool not found; build it with scripts/install-test-deps.sh --lint-tools"; exit 2; }; done
 	PATH="$(LINT_PATH)" actionlint -no-color
