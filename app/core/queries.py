@@ -175,3 +175,16 @@ def ping(engine: Engine, timeout: float) -> None:
         if conn.dialect.name == "postgresql":
             conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
         conn.execute(sa.text("SELECT 1"))
+
+
+def connections_allowed(engine: Engine) -> int:
+    """Connections PostgreSQL accepts from ordinary roles: max_connections less
+    the slots reserved for superusers (and, from PostgreSQL 16, reserved_connections)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text(
+                "SELECT current_setting('max_connections')::int"
+                " - current_setting('superuser_reserved_connections')::int"
+                " - coalesce(current_setting('reserved_connections', true)::int, 0)"
+            )
+        ).scalar_one()

@@ -14,6 +14,8 @@ process at start-up with a message naming the setting and what was expected.
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 from collections.abc import Mapping
 from functools import cache
@@ -30,6 +32,7 @@ from pydantic import (
     field_validator,
 )
 
+log = logging.getLogger(__name__)
 ENV_PREFIX = "APP_"
 SECRETS_DIR_VARIABLE = "APP_SECRETS_DIR"
 
@@ -50,8 +53,8 @@ class ConfigError(Exception):
 
 
 class Settings(BaseModel):
-    # Unknown APP_* names are ignored: platforms inject variables of their own
-    # (Kubernetes service links, for one) that may share the prefix.
+    # Unknown APP_* names are ignored with a warning (load_settings): a typo
+    # must not stop a service, nor pass unnoticed. The chart's schema refuses them.
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     data_dir: Path = Field(
@@ -171,6 +174,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         for key, value in env.items()
         if key.startswith(ENV_PREFIX) and key != SECRETS_DIR_VARIABLE
     )
+    for name in sorted(set(values) - set(Settings.model_fields)):
+        close = difflib.get_close_matches(name, Settings.model_fields, n=1)
+        hint = f"; did you mean {ENV_PREFIX}{close[0].upper()}?" if close else ""
+        log.warning(
+            "%s%s is not a setting of this app and is ignored%s", ENV_PREFIX, name.upper(), hint
+        )
     try:
         return Settings.model_validate(values)
     except ValidationError as error:

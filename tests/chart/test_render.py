@@ -118,7 +118,8 @@ def test_httproute_persists_sessions_with_a_cookie(render):
     objects = render("gateway")
     route = named(objects, "HTTPRoute", "")
     assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
-    assert route["spec"]["hostnames"] == ["streamlit.example.com"]
+    host = "streamlit.example.com"
+    assert route["spec"]["hostnames"] == [host]
     (rule,) = route["spec"]["rules"]
     assert rule["sessionPersistence"]["type"] == "Cookie"
     assert rule["sessionPersistence"]["sessionName"]
@@ -282,6 +283,8 @@ def test_database_url_refused_as_a_plain_setting(chart):
         ("dashboard:\n  replicaCount: two\n", r"/dashboard/replicaCount.*want integer"),
         ("ingress:\n  controler: nginx\n", r"/ingress.*additional properties 'controler'"),
         ("appSettings:\n  DB_POOL: '3'\n", r"invalid propertyName 'DB_POOL'"),
+        # A misspelt setting: the schema admits only app/core/settings.py's names.
+        ("appSettings:\n  APP_DB_POOLSIZE: '3'\n", r"invalid propertyName 'APP_DB_POOLSIZE'"),
         ("dashboard:\n  service:\n    sessionAffinity: Cookie\n", r"sessionAffinity"),
     ],
 )
@@ -494,6 +497,12 @@ def test_network_policies_limit_ingress_and_egress(render):
         assert database[0]["ports"] == [{"port": 5432, "protocol": "TCP"}]
 
 
+@pytest.mark.parametrize("profile", PROFILES)
+def test_no_service_link_variables_reach_the_settings(render, profile: str):
+    for name, spec in pod_specs(render(profile)):
+        assert spec.get("enableServiceLinks") is False, name
+
+
 def test_service_account_token_is_never_mounted(render):
     (account,) = by_kind(render("minimal"), "ServiceAccount")
     assert account["automountServiceAccountToken"] is False
@@ -564,22 +573,23 @@ def test_helm_test_runs_the_smoke_checks_through_the_services(render, profile: s
 
 # --- docs --------------------------------------------------------------------
 
-TABLE_SCRIPT = ROOT / "scripts/chart-values-table.py"
+VALUES_SCRIPT = ROOT / "scripts/chart-values.py"
 
 
-def test_readme_values_table_is_up_to_date():
+def test_readme_table_and_schema_are_generated_from_values_yaml():
     result = subprocess.run(
-        [sys.executable, str(TABLE_SCRIPT), str(CHART), "--check"], capture_output=True, text=True
+        [sys.executable, str(VALUES_SCRIPT), str(CHART), "--check"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_an_undocumented_value_is_refused(tmp_path: Path):
-    shutil.copy(CHART / "README.md", tmp_path / "README.md")
+    for name in ("README.md", "Chart.yaml", "values.schema.json"):
+        shutil.copy(CHART / name, tmp_path / name)
     values = (CHART / "values.yaml").read_text() + "\nsurprise: 1\n"
     (tmp_path / "values.yaml").write_text(values)
     result = subprocess.run(
-        [sys.executable, str(TABLE_SCRIPT), str(tmp_path), "--check"],
+        [sys.executable, str(VALUES_SCRIPT), str(tmp_path), "--check"],
         capture_output=True,
         text=True,
     )

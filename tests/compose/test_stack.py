@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 
-from tests.compose.conftest import SECRETS, Stack
 from tests.support import browser, sticky
 from tests.support.cluster import wait_for
+from tests.support.compose import SECRETS, Stack
 from tests.support.edge import cookie_jar, sign_in
 from tests.support.image import podman
 
@@ -53,6 +53,15 @@ def test_make_up_brings_every_service_to_healthy(stack: Stack):
         "nginx": "healthy",
         "idp": "healthy",
     }
+
+
+def test_make_up_states_the_connection_budget_against_the_servers_limit(stack: Stack):
+    # Two dashboards and two API workers, 10 connections each; the stand-in
+    # PostgreSQL keeps the default max_connections of 100, 3 reserved.
+    assert (
+        "PostgreSQL connections: at most 40 (4 processes x 10: APP_DB_POOL_SIZE + "
+        "APP_DB_MAX_OVERFLOW) of the 97 the server allows (max_connections less reserved): fits"
+    ) in stack.up_output
 
 
 def test_make_smoke_passes_through_the_published_port(stack: Stack):

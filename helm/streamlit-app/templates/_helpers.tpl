@@ -104,6 +104,9 @@ OAUTH2_PROXY_COOKIE_SECRET: [oauth2-proxy]
 {{/* Pod-level hardening: the restricted Pod Security Standard. */}}
 {{- define "streamlit-app.podSecurity" -}}
 automountServiceAccountToken: false
+# No Docker-link variables for the namespace's Services: one named "app" would
+# inject APP_* names the settings would take for their own.
+enableServiceLinks: false
 securityContext:
   runAsNonRoot: true
   runAsUser: 10001
@@ -170,6 +173,51 @@ them: non-secret APP_* values here, secrets as files in APP_SECRETS_DIR. */}}
 {{- range $name, $value := .Values.appSettings }}
 - name: {{ $name }}
   value: {{ $value | toString | quote }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The most PostgreSQL connections the release can hold at once, as YAML: each
+process's pool bound (APP_DB_POOL_SIZE + APP_DB_MAX_OVERFLOW, defaults as in
+app/core/settings.py) times the processes that can run together. A Deployment
+peaks at its most pods (the autoscaler's maximum, else its replicas) plus a
+rolling update's surge (Kubernetes' default 25%, rounded up); each API pod runs
+`workers` processes; the migrations Job runs before the rollout, one connection.
+*/}}
+{{- define "streamlit-app.connectionBudget" -}}
+{{- $settings := .Values.appSettings }}
+{{- $size := hasKey $settings "APP_DB_POOL_SIZE" | ternary (get $settings "APP_DB_POOL_SIZE") 5 | int }}
+{{- $overflow := hasKey $settings "APP_DB_MAX_OVERFLOW" | ternary (get $settings "APP_DB_MAX_OVERFLOW") 5 | int }}
+{{- $bound := add $size $overflow }}
+{{- $peak := dict }}
+{{- range $component := list "dashboard" "api" }}
+{{- $values := index $.Values $component }}
+{{- $pods := $values.autoscaling.enabled | ternary $values.autoscaling.maxReplicas $values.replicaCount | int }}
+{{- $_ := set $peak $component (add $pods (div (add $pods 3) 4)) }}
+{{- end }}
+{{- $dashboard := mul $peak.dashboard $bound }}
+{{- $api := mul $peak.api .Values.api.workers $bound }}
+{{- $migrations := .Values.migrations.enabled | ternary 1 0 }}
+poolBound: {{ $bound }}
+dashboard: {{ $dashboard }}
+api: {{ $api }}
+migrations: {{ $migrations }}
+total: {{ add $dashboard $api $migrations }}
+{{- end -}}
+
+{{/* One line for people: where the release's connections go. */}}
+{{- define "streamlit-app.connectionBudgetLine" -}}
+{{- $budget := include "streamlit-app.connectionBudget" . | fromYaml -}}
+at most {{ $budget.total }} PostgreSQL connections (dashboard {{ $budget.dashboard }}, API {{ $budget.api }}, migrations {{ $budget.migrations }}; {{ $budget.poolBound }} per process)
+{{- end -}}
+
+{{/* Fail the render when the pods could open more connections than the
+database lets this release have (database.maxConnections; 0: no check). */}}
+{{- define "streamlit-app.checkConnectionBudget" -}}
+{{- $budget := include "streamlit-app.connectionBudget" . | fromYaml }}
+{{- $limit := int .Values.database.maxConnections }}
+{{- if and $limit (gt (int $budget.total) $limit) }}
+{{- fail (printf "database.maxConnections: the release could open %s, more than the %d the database allows it. Lower dashboard/api replicas, autoscaling.maxReplicas, api.workers or appSettings.APP_DB_POOL_SIZE/APP_DB_MAX_OVERFLOW, or put a pooler such as PgBouncer in front (chart README, Connection budget)" (include "streamlit-app.connectionBudgetLine" .) $limit) }}
 {{- end }}
 {{- end -}}
 
