@@ -35,8 +35,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.api.wsgi import MAX_CHARS, MAX_VALUES
-from tests.conftest import UNIT_ROWS, seeded_env
 from tests.support import servers
+from tests.support.data import UNIT_ROWS, seeded_env
 from tests.support.postgres import PostgresServer
 from tests.support.reliability import BadInputReport
 

@@ -1,4 +1,4 @@
-"""docs/reliability.md: tables the suites write from what they measured, as bench/report.py
+"""docs/reliability.md: tables the suites write from what they measured, as tests/bench/report.py
 writes docs/benchmark.md.
 
 Each suite owns the text between its markers (``<!-- NAME:begin -->`` and
