@@ -2,6 +2,7 @@
 
 Every answer is JSON, errors included: 400 names the bad parameter, 503 says
 the database is unavailable, anything unexpected is a 500 without a trace.
+/metrics serves Prometheus metrics (app/api/metrics.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from app.api import metrics
 from app.api.forecast import forecast
 from app.core import queries
 from app.core.db import create_engine_for
@@ -71,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     engine = create_engine_for(settings, APPLICATION_NAME)
     app = Flask(__name__)
     app.json.sort_keys = False
+    metrics.instrument(app)
 
     @app.get("/healthz")
     def healthz():
@@ -83,8 +86,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         try:
             queries.ping(engine, timeout=settings.ready_timeout)
         except SQLAlchemyError as error:
+            metrics.DATABASE_READY.set(0)
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
             return {"status": "unavailable", "reason": f"database: {reason}"}, 503
+        metrics.DATABASE_READY.set(1)
         return {"status": "ready"}
 
     @app.get("/api/v1/forecast")
@@ -113,6 +118,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.errorhandler(SQLAlchemyError)
     def database_unavailable(error: SQLAlchemyError):
+        metrics.ERRORS.labels("database").inc()
         log.warning("database error: %s", error)
         return jsonify(error="database unavailable, try again shortly"), 503
 
@@ -122,6 +128,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
+        metrics.ERRORS.labels("unexpected").inc()
         log.exception("unhandled error")
         return jsonify(error="internal error"), 500
 

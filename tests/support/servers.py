@@ -77,13 +77,17 @@ def dashboard(
     cwd: Path = ROOT,
     script: str = "app/dashboard/streamlit_app.py",
 ) -> contextlib.AbstractContextManager[Server]:
-    """`streamlit run` of the dashboard (or another `script`) with `cwd`'s .streamlit/config.toml.
+    """The dashboard (or another `script`) as the image starts it (`python -m app.dashboard
+    run`: `streamlit run` with JSON logs and the metrics server) with `cwd`'s
+    .streamlit/config.toml.
 
     Another `cwd` must hold the app as app/ (a link to the repo's will do).
     """
     port = port or free_port()
     argv = [
-        str(BIN / "streamlit"),
+        str(BIN / "python"),
+        "-m",
+        "app.dashboard",
         "run",
         script,
         "--server.port",
