@@ -62,7 +62,9 @@ class Edge:
 
 @contextlib.contextmanager
 def process(argv: list[str], log: Path, health: str) -> Iterator[subprocess.Popen]:
-    with log.open("w") as out:
+    # Append mode: nginx reopens /dev/stdout for its access log (O_APPEND) beside
+    # its error log on stderr; both must append or one overwrites the other.
+    with log.open("a") as out:
         process = subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
