@@ -193,6 +193,7 @@ def test_gunicorn_access_lines_keep_no_header_but_the_request_id():
 
 def test_a_request_id_is_cut_to_a_printable_bounded_string():
     cleaned = logs.clean_request_id("a\nb" + "c" * 100)
-    assert cleaned.startswith("abc") and "\n" not in cleaned
+    assert cleaned.startswith("abc")
+    assert "\n" not in cleaned
     assert len(cleaned) <= logs.MAX_REQUEST_ID
     assert logs.clean_request_id("") is None
