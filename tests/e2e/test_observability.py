@@ -212,10 +212,14 @@ def test_dashboard_metrics_move_with_sessions(nginx_edge: Edge, signed_in):
     assert all(("db_pool_checked_out_connections", frozenset()) in s for s in after)
 
 
-def test_dashboard_metrics_are_not_served_by_the_edge(nginx_edge: Edge, signed_in):
+def test_metrics_are_not_served_by_the_edge(nginx_edge: Edge, signed_in):
     response = signed_in.get(f"{nginx_edge.url}/_stcore/metrics", timeout=30)
     assert response.status_code == 404
     assert "session_events" not in response.text
+    # The API's /metrics is not under /api/, the only prefix the edge sends it.
+    response = signed_in.get(f"{nginx_edge.url}/api/metrics", timeout=30)
+    assert response.status_code == 404
+    assert "api_requests_total" not in response.text
 
 
 # --- the edge ---------------------------------------------------------------------
