@@ -124,7 +124,8 @@ def test_rules_and_dashboard_are_the_one_copy_in_monitoring(render):
     board = named(objects, "ConfigMap", "-grafana-dashboard")
     assert board["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert board["metadata"]["annotations"] == {"grafana_folder": "Apps"}
-    assert json.loads(board["data"]["streamlit-app.json"]) == json.loads(DASHBOARD.read_text())
+    (dashboard,) = board["data"].values()
+    assert json.loads(dashboard) == json.loads(DASHBOARD.read_text())
 
 
 def test_the_dashboard_asks_a_chosen_prometheus_for_every_panel():
