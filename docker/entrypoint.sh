@@ -18,7 +18,7 @@ case "$command" in
       STREAMLIT_SERVER_COOKIE_SECRET="$(cat "$STREAMLIT_SERVER_COOKIE_SECRET_FILE")"
       export STREAMLIT_SERVER_COOKIE_SECRET
     fi
-    exec streamlit run app/dashboard/streamlit_app.py \
+    exec python3 -m app.dashboard run app/dashboard/streamlit_app.py \
       --server.address=0.0.0.0 --server.headless=true "$@"
     ;;
   api)

@@ -4,6 +4,7 @@ Every answer is JSON, errors included: 400 names the bad parameter, 503 says
 the database is unavailable, anything unexpected is a 500 without a trace.
 Parameters are bounded before any query sees them (ForecastParams): a bad one
 is always a 400, never a driver error (PostgreSQL refuses a NUL byte, say).
+/metrics serves Prometheus metrics (app/api/metrics.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from app.api import metrics
 from app.api.forecast import forecast
 from app.core import queries
 from app.core.db import create_engine_for
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False
     # Every route is GET (and HEAD); OPTIONS too is a 405 in JSON, not Flask's empty 200.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    metrics.instrument(app)
 
     @app.get("/healthz")
     def healthz():
@@ -130,8 +133,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         try:
             queries.ping(engine, timeout=settings.ready_timeout)
         except SQLAlchemyError as error:
+            metrics.DATABASE_READY.set(0)
             reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
             return {"status": "unavailable", "reason": f"database: {reason}"}, 503
+        metrics.DATABASE_READY.set(1)
         return {"status": "ready"}
 
     @app.get("/api/v1/forecast")
@@ -160,6 +165,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.errorhandler(SQLAlchemyError)
     def database_unavailable(error: SQLAlchemyError):
+        metrics.ERRORS.labels("database").inc()
         log.warning("database error: %s", error)
         return jsonify(error="database unavailable, try again shortly"), 503
 
@@ -169,6 +175,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
+        metrics.ERRORS.labels("unexpected").inc()
         log.exception("unhandled error")
         return jsonify(error="internal error"), 500
 

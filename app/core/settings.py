@@ -108,6 +108,15 @@ class Settings(BaseModel):
     ready_timeout: PositiveFloat = Field(
         2.0, description="Seconds the API's /readyz waits for the database before answering 503."
     )
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        0,
+        description="Port of the dashboard's Prometheus metrics server (/metrics on every "
+        "address; keep it off the public route). 0: no server. The API serves /metrics itself.",
+    )
+    metrics_address: str = Field(
+        "0.0.0.0",  # noqa: S104 (Prometheus scrapes it from another host)
+        description="Address the dashboard's metrics server listens on.",
+    )
     seed_rows: PositiveInt = Field(
         20_000, description="Orders the seed command generates when --rows is not given."
     )

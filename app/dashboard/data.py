@@ -15,10 +15,11 @@ import requests
 import streamlit as st
 from sqlalchemy.engine import Engine
 
-from app.core import queries
+from app.core import logs, queries
 from app.core.db import create_engine_for
 from app.core.queries import Filters
 from app.core.settings import get_settings
+from app.dashboard.observability import api_call
 
 APPLICATION_NAME = "dashboard"
 cached = st.cache_data(
@@ -81,12 +82,22 @@ def forecast(filters: Filters, months: int) -> pd.DataFrame:
         "category": list(filters.categories),
     }
     url = f"{str(settings.api_url).rstrip('/')}/api/v1/forecast"
-    try:
-        response = requests.get(url, params=params, timeout=settings.api_timeout)
-    except requests.Timeout:
-        raise ApiError(f"the API at {url} did not answer within {settings.api_timeout}s") from None
-    except requests.RequestException:
-        raise ApiError(f"the API at {url} cannot be reached") from None
+    # The session's request id goes along: the API logs it with its own lines.
+    request_id = logs.request_id.get()
+    headers = {logs.REQUEST_ID_HEADER: request_id} if request_id else {}
+    with api_call() as call:
+        try:
+            response = requests.get(
+                url, params=params, headers=headers, timeout=settings.api_timeout
+            )
+        except requests.Timeout:
+            call["outcome"] = "timeout"
+            raise ApiError(
+                f"the API at {url} did not answer within {settings.api_timeout}s"
+            ) from None
+        except requests.RequestException:
+            raise ApiError(f"the API at {url} cannot be reached") from None
+        call["outcome"] = "ok" if response.status_code == 200 else "error_status"
     if response.status_code != 200:
         try:
             detail = response.json().get("error", "")

@@ -1,9 +1,11 @@
-"""Entry point: ``streamlit run app/dashboard/streamlit_app.py``.
+"""Entry point: ``python -m app.dashboard run app/dashboard/streamlit_app.py``.
 
 Checks configuration and the session's age, shows who is signed in, records
 the sign-in once per session, then hands over to the page the user picked.
+Every run is counted and timed (app/dashboard/observability.py).
 """
 
+import logging
 import time
 from pathlib import Path
 
@@ -19,7 +21,7 @@ except ConfigError as error:
     st.error(f"The dashboard cannot start: {error}")
     st.stop()
 
-from app.dashboard import data  # noqa: E402  (needs valid settings to import)
+from app.dashboard import data, observability  # noqa: E402  (need valid settings to import)
 
 # Sign-in is checked when the WebSocket opens, never again while it stays open
 # (Streamlit pings it): past APP_SESSION_MAX_AGE this session serves nothing
@@ -29,21 +31,28 @@ if time.time() - opened > get_settings().session_max_age:
     st.warning("This page has been open a long time: reload it to continue.")
     st.stop()
 
-# st.user holds what the proxy put in the trusted identity headers, if anything.
-user = st.user.get("email") or "anonymous"
-name = st.user.get("name")
-if user != "anonymous" and not st.session_state.get("sign_in_recorded"):
-    data.record(user, "sign_in_seen")
-    st.session_state.sign_in_recorded = True
-st.session_state.user = user
+log = logging.getLogger("app.dashboard")
 
-pages = Path(__file__).with_name("pages")
-navigation = st.navigation(
-    [
-        st.Page(pages / "overview.py", title="Overview", default=True),
-        st.Page(pages / "saved_views.py", title="Saved views"),
-        st.Page(pages / "audit.py", title="Audit"),
-    ]
-)
-st.sidebar.caption(f"Signed in as {user}" + (f" ({name})" if name else ""))
-navigation.run()
+with observability.script_run():
+    if not st.session_state.get("session_logged"):
+        # Logged with the request id of the WebSocket upgrade that opened the session.
+        log.info("session started")
+        st.session_state.session_logged = True
+    # st.user holds what the proxy put in the trusted identity headers, if anything.
+    user = st.user.get("email") or "anonymous"
+    name = st.user.get("name")
+    if user != "anonymous" and not st.session_state.get("sign_in_recorded"):
+        data.record(user, "sign_in_seen")
+        st.session_state.sign_in_recorded = True
+    st.session_state.user = user
+
+    pages = Path(__file__).with_name("pages")
+    navigation = st.navigation(
+        [
+            st.Page(pages / "overview.py", title="Overview", default=True),
+            st.Page(pages / "saved_views.py", title="Saved views"),
+            st.Page(pages / "audit.py", title="Audit"),
+        ]
+    )
+    st.sidebar.caption(f"Signed in as {user}" + (f" ({name})" if name else ""))
+    navigation.run()

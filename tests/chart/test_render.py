@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -12,7 +11,6 @@ import uuid
 from pathlib import Path
 
 import helm_python
-import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -23,6 +21,7 @@ from tests.support.chart import (
     PROFILES,
     by_kind,
     containers,
+    crd_errors,
     merge,
     named,
     pod_specs,
@@ -34,9 +33,10 @@ from tests.support.tools import ROOT
 KUBERNETES_VERSIONS = sorted(
     kubernetes_validate.utils.all_versions(), key=lambda v: tuple(map(int, v.split(".")))
 )[-3:]
-# Custom resources have no schema in kubernetes-validate; HTTPRoute is checked
-# against Gateway API's own CRD schemas below (tests/chart/schemas/).
-CUSTOM_KINDS = {"HTTPRoute"}
+# Custom resources have no schema in kubernetes-validate; each is checked
+# against its project's own CRD schema (tests/chart/schemas/): HTTPRoute
+# below, PodMonitor and PrometheusRule in test_monitoring.py.
+CUSTOM_KINDS = {"HTTPRoute", "PodMonitor", "PrometheusRule"}
 
 
 def test_profiles_exist():
@@ -130,25 +130,8 @@ def test_httproute_persists_sessions_with_a_cookie(render):
     assert not by_kind(objects, "Ingress")
 
 
-def _strict(schema: dict) -> dict:
-    """A CRD's structural schema as the API server applies it under strict field
-    validation (Helm 4's server-side apply): a field the schema does not name is
-    an error, not silently pruned."""
-    if isinstance(schema, dict):
-        schema = {key: _strict(value) for key, value in schema.items()}
-        if "properties" in schema and "additionalProperties" not in schema:
-            schema["additionalProperties"] = False
-    elif isinstance(schema, list):
-        schema = [_strict(item) for item in schema]
-    return schema
-
-
 def _route_errors(route: dict, channel: str) -> list[str]:
-    path = Path(__file__).parent / f"schemas/httproute-v1-{channel}.json"
-    validator = jsonschema.Draft7Validator(_strict(json.loads(path.read_text())))
-    return [
-        f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(route)
-    ]
+    return crd_errors(route, f"httproute-v1-{channel}.json")
 
 
 def test_httproute_fits_the_standard_channel_unless_sessions_persist_on_the_route(render):

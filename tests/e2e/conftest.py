@@ -54,11 +54,17 @@ class Edge:
     replicas: dict[str, servers.Server]  # dashboards by address
     api_url: str | None  # the API where the edge exposes it
     nginx_log: Path | None
+    proxy_metrics_url: str  # oauth2-proxy's Prometheus metrics
+    proxy_log: Path
+    api: servers.Server | None  # the API process (nginx shape)
+    stub_status_url: str | None  # nginx's counters (nginx shape)
 
 
 @contextlib.contextmanager
 def process(argv: list[str], log: Path, health: str) -> Iterator[subprocess.Popen]:
-    with log.open("w") as out:
+    # Append mode: nginx reopens /dev/stdout for its access log (O_APPEND) beside
+    # its error log on stderr; both must append or one overwrites the other.
+    with log.open("a") as out:
         process = subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -71,13 +77,16 @@ def process(argv: list[str], log: Path, health: str) -> Iterator[subprocess.Pope
         process.wait(timeout=20)
 
 
-def render_nginx(target: Path, port: int, upstreams: str) -> Path:
-    """Our nginx/ directory with only upstreams.conf and the listen port replaced."""
+def render_nginx(target: Path, port: int, upstreams: str, status_port: int | None = None) -> Path:
+    """Our nginx/ directory with only upstreams.conf and the listen ports replaced
+    (the edge's; stub_status's on `status_port`, a free one if not given)."""
     shutil.copytree(ROOT / "nginx", target)
     (target / "upstreams.conf").write_text(upstreams)
     config = target / "nginx.conf"
-    text, count = re.subn(r"listen 8080;", f"listen 127.0.0.1:{port};", config.read_text())
-    assert count == 1, "nginx.conf no longer has the 'listen 8080;' the test replaces"
+    text = config.read_text()
+    for production, test_port in (("8080", port), ("8081", status_port or free_port())):
+        text, count = re.subn(rf"listen {production};", f"listen 127.0.0.1:{test_port};", text)
+        assert count == 1, f"nginx.conf no longer has the 'listen {production};' the test replaces"
     config.write_text(text)
     return config
 
@@ -126,19 +135,25 @@ def issuer() -> Iterator[str]:
         yield f"http://127.0.0.1:{server.server_port}"
 
 
+# The secrets the edge's oauth2-proxy reads (tests grep every log for them).
+CLIENT_SECRET = "edge-test-client-secret"
+COOKIE_SECRET = "0123456789abcdef0123456789abcdef"
+
+
 @contextlib.contextmanager
 def oauth2_proxy(
     binary: str, args: list[str], port: int, public_url: str, tmp: Path
-) -> Iterator[None]:
+) -> Iterator[str]:
     """oauth2-proxy on `port` with `args`, its secrets read from files (written as
     `make secrets` writes them: no trailing newline), its callback at `public_url`
-    and the test-only flags."""
+    and the test-only flags; yields the URL of its metrics."""
     client_secret, cookie_secret = (
         tmp / "OAUTH2_PROXY_CLIENT_SECRET",
         tmp / "OAUTH2_PROXY_COOKIE_SECRET",
     )
-    client_secret.write_text("edge-test-client-secret")
-    cookie_secret.write_text("0123456789abcdef0123456789abcdef")
+    client_secret.write_text(CLIENT_SECRET)
+    cookie_secret.write_text(COOKIE_SECRET)
+    metrics = f"127.0.0.1:{free_port()}"
     argv = [
         binary,
         *args,
@@ -150,9 +165,10 @@ def oauth2_proxy(
         "--cookie-secure=false",
         "--cookie-name=_edge_test_session",
         "--insecure-oidc-allow-unverified-email",
+        f"--metrics-address={metrics}",
     ]
     with process(argv, tmp / "oauth2-proxy.log", f"http://127.0.0.1:{port}/oauth2/ping"):
-        yield
+        yield f"http://{metrics}/metrics"
 
 
 @pytest.fixture(scope="session")
@@ -174,14 +190,18 @@ def nginx_edge(
             "--client-id=edge-test",
         ]
         # Its callback is nginx's: the browser comes back through the edge.
-        stack.enter_context(oauth2_proxy(oauth2_proxy_bin, oauth2_args, proxy_port, url, tmp))
+        proxy_metrics = stack.enter_context(
+            oauth2_proxy(oauth2_proxy_bin, oauth2_args, proxy_port, url, tmp)
+        )
         addresses = [r.url.removeprefix("http://") for r in replicas]
+        status_port = free_port()
         config = render_nginx(
             tmp / "nginx",
             nginx_port,
             loopback_upstreams(
                 addresses, api.url.removeprefix("http://"), f"127.0.0.1:{proxy_port}"
             ),
+            status_port,
         )
         nginx_log = tmp / "nginx.log"
         stack.enter_context(
@@ -192,7 +212,15 @@ def nginx_edge(
             )
         )
         yield Edge(
-            "nginx", url, dict(zip(addresses, replicas, strict=True)), f"{url}/api", nginx_log
+            "nginx",
+            url,
+            dict(zip(addresses, replicas, strict=True)),
+            f"{url}/api",
+            nginx_log,
+            proxy_metrics,
+            tmp / "oauth2-proxy.log",
+            api,
+            f"http://127.0.0.1:{status_port}/stub_status",
         )
 
 
@@ -239,10 +267,30 @@ def sidecar_edge(
         ]
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        stack.enter_context(oauth2_proxy(oauth2_proxy_bin, oauth2_args, port, url, tmp))
+        proxy_metrics = stack.enter_context(
+            oauth2_proxy(oauth2_proxy_bin, oauth2_args, port, url, tmp)
+        )
         address = dashboard.url.removeprefix("http://")
         # The API is cluster-internal in the chart: not behind the sidecar.
-        yield Edge("sidecar", url, {address: dashboard}, None, None)
+        yield Edge(
+            "sidecar",
+            url,
+            {address: dashboard},
+            None,
+            None,
+            proxy_metrics,
+            tmp / "oauth2-proxy.log",
+            None,
+            None,
+        )
+
+
+# Runs after every other e2e test: it reads the logs of the whole run.
+LAST = "test_no_secret_or_session_cookie_in_any_log"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.name == LAST)
 
 
 @pytest.fixture(scope="session", params=SHAPES)

@@ -5,6 +5,7 @@ load test of a deployed app would. Behaviour only, no timings.
 """
 
 import asyncio
+import json
 
 from app.ops.loadtest import errors_by_kind, load
 from tests.e2e.conftest import Edge
@@ -21,9 +22,10 @@ def test_signed_in_tabs_run_their_reruns_through_nginx(nginx_edge: Edge):
     assert [len(result.latencies) for result in results] == [RERUNS] * SESSIONS
     assert all(len(set(result.watched)) > 1 for result in results)
     # Each tab's WebSocket went through nginx: one 101 upgrade logged per tab.
+    logged = nginx_edge.nginx_log.read_text().splitlines()[logged_before:]
     upgrades = [
-        line for line in nginx_edge.nginx_log.read_text().splitlines()[logged_before:]
-        if "/_stcore/stream" in line and '" 101 ' in line
+        entry for entry in (json.loads(line) for line in logged if line.startswith("{"))
+        if entry["path"] == "/_stcore/stream" and entry["status"] == 101
     ]  # fmt: skip
     assert len(upgrades) == SESSIONS
 

@@ -284,3 +284,22 @@ checkov.io/skip3: CKV_K8S_8=Runs once to completion; a liveness probe has nothin
 checkov.io/skip4: CKV_K8S_9=Runs once to completion; no Service routes to it
 {{- end }}
 {{- end -}}
+
+{{/* oauth2-proxy's metrics port: metrics_address in files/oauth2-proxy.cfg. */}}
+{{- define "streamlit-app.oauth2ProxyMetricsPort" -}}44180{{- end -}}
+
+{{/* NetworkPolicy ingress from Prometheus (metrics.scrapeNamespaces) to metrics
+ports: (dict "root" $ "ports" (list 9464)). The API serves /metrics on its one
+port, so the API's whole port is open to those namespaces. */}}
+{{- define "streamlit-app.scrapeIngress" -}}
+- from:
+    {{- range .root.Values.metrics.scrapeNamespaces }}
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: {{ . }}
+    {{- end }}
+  ports:
+    {{- range .ports }}
+    - {port: {{ . }}, protocol: TCP}
+    {{- end }}
+{{- end -}}
