@@ -6,6 +6,8 @@ Each worker imports the app after the fork, so each builds its own engine.
 
 import os
 
+from app.core.settings import load_settings_or_exit
+
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))
@@ -24,3 +26,8 @@ errorlog = "-"
 # gunicorn's control socket lives under $HOME: unwritable with a read-only root,
 # and shared by every gunicorn of one user. Operate through signals instead.
 control_socket_disable = True
+
+# The app's settings are checked now, as gunicorn reads this file, before it
+# logs, binds or forks anything: a bad one is one line each and exit 2, not a
+# traceback per worker.
+load_settings_or_exit()

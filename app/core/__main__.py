@@ -5,18 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from sqlalchemy.exc import OperationalError
-
-from app.core import migrate
-from app.core.db import create_engine_for
-from app.core.seed import seed
-from app.core.settings import ConfigError, load_settings
+from app.core.settings import load_settings_or_exit
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.core", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check-config", help="validate settings and exit")
+    sub.add_parser(
+        "check-config", help="validate settings: one line per problem and exit 2, or exit 0"
+    )
     sub.add_parser("migrate", help="upgrade the schema to the newest revision")
     down = sub.add_parser("downgrade", help="downgrade the schema")
     down.add_argument("revision", nargs="?", default="base")
@@ -24,14 +21,17 @@ def main(argv: list[str] | None = None) -> int:
     seeder.add_argument("--rows", type=int, help="orders to generate (default: APP_SEED_ROWS)")
     args = parser.parse_args(argv)
 
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    settings = load_settings_or_exit()
     if args.command == "check-config":
         print("configuration ok")
         return 0
+    # Imported here: check-config runs before every server start, and these are slow.
+    from sqlalchemy.exc import OperationalError
+
+    from app.core import migrate
+    from app.core.db import create_engine_for
+    from app.core.seed import seed
+
     engine = create_engine_for(settings, "migrate")
     try:
         if args.command == "downgrade":
