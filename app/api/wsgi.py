@@ -2,6 +2,7 @@
 
 Every answer is JSON, errors included: 400 names the bad parameter, 503 says
 the database is unavailable, anything unexpected is a 500 without a trace.
+No answer carries internals (addresses, driver messages): those are logged.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from app.api.forecast import forecast
-from app.core import queries
-from app.core.db import create_engine_for
+from app.core import migrate, queries
+from app.core.db import create_engine_for, wait_limit
 from app.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the WSGI app with one engine for this process (one gunicorn worker)."""
     settings = settings or get_settings()
     engine = create_engine_for(settings, APPLICATION_NAME)
+    schema_head = migrate.head()
     app = Flask(__name__)
     app.json.sort_keys = False
 
@@ -79,12 +81,21 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/readyz")
     def readyz():
-        """200 when the database answers in time (APP_READY_TIMEOUT), else 503 with the reason."""
+        """200 when the database answers within APP_READY_TIMEOUT with the schema this code
+        needs (its Alembic head); else 503 naming only which (`database` or `schema`).
+
+        Public: the edge serves it without a session. The detail (the driver's
+        message, host and port included) goes to the log, never into the answer.
+        """
         try:
-            queries.ping(engine, timeout=settings.ready_timeout)
+            with wait_limit(settings.ready_timeout):
+                revision = queries.schema_revision(engine)
         except SQLAlchemyError as error:
-            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-            return {"status": "unavailable", "reason": f"database: {reason}"}, 503
+            log.warning("not ready: database %r: %s", engine.url, _one_line(error))
+            return {"status": "unavailable", "reason": "database"}, 503
+        if revision != schema_head:
+            log.warning("not ready: schema at %s, this code needs %s", revision, schema_head)
+            return {"status": "unavailable", "reason": "schema"}, 503
         return {"status": "ready"}
 
     @app.get("/api/v1/forecast")
@@ -113,7 +124,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.errorhandler(SQLAlchemyError)
     def database_unavailable(error: SQLAlchemyError):
-        log.warning("database error: %s", error)
+        log.warning("database error at %r: %s", engine.url, _one_line(error))
         return jsonify(error="database unavailable, try again shortly"), 503
 
     @app.errorhandler(HTTPException)
@@ -126,6 +137,11 @@ def create_app(settings: Settings | None = None) -> Flask:
         return jsonify(error="internal error"), 500
 
     return app
+
+
+def _one_line(error: SQLAlchemyError) -> str:
+    """The driver's own message on one log line, without SQLAlchemy's SQL and help link."""
+    return " ".join(str(getattr(error, "orig", None) or error).split())
 
 
 def _month(row: dict) -> dict:

@@ -103,9 +103,8 @@ def forecast(filters: Filters, months: int) -> pd.DataFrame:
 
 
 def save_view(name: str, owner: str, filters: Filters) -> None:
-    """Persist a view for every session; raises queries.ViewExistsError."""
+    """Persist a view for every session, with its audit event; raises queries.ViewExistsError."""
     queries.save_view(engine(), name, owner, filters)
-    queries.record_audit(engine(), owner, "view_saved", name)
     saved_views.clear()
     audit_events.clear()
 
