@@ -108,6 +108,11 @@ class Settings(BaseModel):
     cache_max_entries: PositiveInt = Field(
         1000, description="Most cached results kept per query function in a dashboard process."
     )
+    unavailable_retry: PositiveFloat = Field(
+        2.0,
+        description="Seconds between a dashboard page's own retries while the database "
+        "is unavailable, and between tries of an audit event waiting to be written.",
+    )
     ready_timeout: PositiveFloat = Field(
         2.0, description="Seconds the API's /readyz waits for the database before answering 503."
     )

@@ -1,7 +1,9 @@
 """Entry point: ``streamlit run app/dashboard/streamlit_app.py``.
 
 Checks configuration, shows who is signed in, records the sign-in once per
-session, then hands over to the page the user picked.
+session (without waiting for the database), then hands over to the page the
+user picked. A database that does not answer gives a "retrying" notice that
+clears itself, never Streamlit's error page.
 """
 
 from pathlib import Path
@@ -27,6 +29,16 @@ if user != "anonymous" and not st.session_state.get("sign_in_recorded"):
     data.record(user, "sign_in_seen")
     st.session_state.sign_in_recorded = True
 st.session_state.user = user
+retry_seconds = get_settings().unavailable_retry
+
+
+@st.fragment(run_every=retry_seconds)
+def retry_later() -> None:
+    """The whole page again every retry_seconds (the browser's timer runs the fragment)."""
+    if st.session_state.get("retry_armed"):
+        st.rerun(scope="app")
+    st.session_state.retry_armed = True
+
 
 pages = Path(__file__).with_name("pages")
 navigation = st.navigation(
@@ -37,4 +49,16 @@ navigation = st.navigation(
     ]
 )
 st.sidebar.caption(f"Signed in as {user}" + (f" ({name})" if name else ""))
-navigation.run()
+st.session_state.retry_armed = False
+try:
+    navigation.run()
+except data.UNAVAILABLE as error:
+    data.log.warning(
+        "page %s: database unavailable: %s", navigation.title, str(error).splitlines()[0]
+    )
+    st.warning(
+        f"The database is not answering right now. This page tries again every "
+        f"{retry_seconds:g} s by itself; your filters are kept.",
+        icon=":material/sync_problem:",
+    )
+    retry_later()
