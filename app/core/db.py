@@ -22,7 +22,8 @@ Giving up closes the connection; SQLAlchemy then sees a disconnect and
 invalidates the whole pool, so once the server answers again every session
 gets fresh connections (``pool_pre_ping`` catches any left over). Waiting for
 a free pooled connection is bounded by ``db_pool_timeout``. ``wait_limit``
-shortens the bound for one block of code (the API's readiness check).
+puts a deadline on every wait inside one block of code (the API's readiness
+check: its pre-ping, reconnect and query together).
 """
 
 from __future__ import annotations
@@ -45,17 +46,17 @@ from app.core.settings import Settings
 # Seconds the client waits past statement_timeout for the server's own cancel.
 CANCEL_GRACE = 1.0
 
-_wait_limit: ContextVar[float | None] = ContextVar("database_wait_limit", default=None)
+_deadline: ContextVar[float | None] = ContextVar("database_deadline", default=None)
 
 
 @contextlib.contextmanager
 def wait_limit(seconds: float) -> Iterator[None]:
-    """Bound every database wait inside the block to `seconds` (or less) in this thread."""
-    token = _wait_limit.set(seconds)
+    """End every database wait in this block (this thread) `seconds` from now at the latest."""
+    token = _deadline.set(time.monotonic() + seconds)
     try:
         yield
     finally:
-        _wait_limit.reset(token)
+        _deadline.reset(token)
 
 
 class BoundedConnection(psycopg2.extensions.connection):
@@ -81,8 +82,8 @@ def _wait(conn: psycopg2.extensions.connection) -> None:
     if isinstance(conn, BoundedConnection):
         setup = conn.status == psycopg2.extensions.STATUS_SETUP
         limit = conn.connect_seconds if setup else conn.statement_seconds
-        if (shorter := _wait_limit.get()) is not None:
-            limit = min(limit, shorter)
+        if (block_end := _deadline.get()) is not None:
+            limit = max(0.0, min(limit, block_end - time.monotonic()))
     else:  # a connection made elsewhere (a tool, a test): libpq's own behaviour
         limit = None
     deadline = None if limit is None else time.monotonic() + limit
@@ -95,7 +96,7 @@ def _wait(conn: psycopg2.extensions.connection) -> None:
         poller.unregister(conn.fileno())
         if not ready:
             # psycopg2 closes the connection when the callback raises.
-            raise psycopg2.OperationalError(f"the database did not answer within {limit:g} s")
+            raise psycopg2.OperationalError(f"the database did not answer within {limit:.3g} s")
 
 
 def create_engine_for(settings: Settings, application_name: str) -> Engine:

@@ -1,0 +1,77 @@
+"""docs/reliability.md: the fault and bad-input suites write their measured outcomes there.
+
+Each suite owns one section between its own markers (``<!-- faults:begin -->``
+... ``<!-- faults:end -->``, ``<!-- bad-input:begin -->`` ...) and replaces only
+that. A section is a table whose first column names what was injected: a run
+replaces the rows it measured and keeps the others, so running one test
+updates its own rows only. Figures are rounded (times up to the next half
+second) so that a run with the same outcomes leaves the file as it was.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from tests.support.tools import ROOT
+
+DOC = ROOT / "docs/reliability.md"
+SECTIONS = ("faults", "bad-input")
+INTRO = """# Reliability: faults and bad input
+
+What happens when a part of the stack fails or a client sends garbage,
+measured by the test suites of `make test` (so by CI) on the real parts:
+`tests/faults/` writes the faults section, the bad-input suite its own. Each
+row is the last run's measured outcome; "met" means every target of that row
+held.
+"""
+
+
+def seconds(value: float) -> str:
+    """A duration rounded up to the next half second: `1.5 s` (`never` for infinity)."""
+    return "never" if math.isinf(value) else f"{math.ceil(value * 2) / 2:g} s"
+
+
+def _markers(section: str) -> tuple[str, str]:
+    return f"<!-- {section}:begin -->", f"<!-- {section}:end -->"
+
+
+def _rows(body: str) -> dict[str, str]:
+    """The table rows of a section by their first cell (header and rule excluded)."""
+    rows = {}
+    for line in body.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if line.startswith("|") and cells[0] and not set(cells[0]) <= set("-: "):
+            rows[cells[0]] = line
+    return rows
+
+
+def write_section(
+    section: str,
+    preamble: str,
+    header: Sequence[str],
+    rows: Mapping[str, Sequence[str]],
+    doc: Path = DOC,
+) -> None:
+    """Replace `rows` (by first cell) in `section`'s table, keeping its other rows.
+
+    Creates the file, with every suite's markers, when it is absent.
+    """
+    if not doc.exists():
+        doc.write_text(INTRO + "".join(f"\n{a}\n{b}\n" for a, b in map(_markers, SECTIONS)))
+    text = doc.read_text()
+    begin, end = _markers(section)
+    pattern = re.compile(f"{re.escape(begin)}\n(.*?){re.escape(end)}", re.DOTALL)
+    match = pattern.search(text)
+    if match is None:
+        raise AssertionError(f"{doc} lacks the markers {begin} ... {end}")
+    header_row = "| " + " | ".join(header) + " |"
+    kept = {key: line for key, line in _rows(match.group(1)).items() if key != header[0]}
+    kept.update({key: "| " + " | ".join([key, *cells]) + " |" for key, cells in rows.items()})
+    table = [header_row, "|" + "---|" * len(header), *(kept[key] for key in sorted(kept))]
+    body = preamble.strip() + "\n\n" + "\n".join(table) + "\n"
+    updated = text[: match.start(1)] + body + text[match.end(1) :]
+    if updated != text:
+        doc.write_text(updated)
