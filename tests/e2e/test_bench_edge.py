@@ -9,8 +9,7 @@ its reruns with Revenue following the filters. Behaviour only, no timings.
 import asyncio
 
 from bench.load import errors_by_kind, load
-from tests.e2e.conftest import Edge
-from tests.support.edge import cookie_header, sign_in
+from tests.support.edge import Edge, cookie_header, sign_in
 
 SESSIONS, RERUNS = 6, 3
 
