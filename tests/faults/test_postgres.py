@@ -33,7 +33,7 @@ from bench.load import _next_change
 from tests.conftest import UNIT_ROWS, seeded_env
 from tests.support import servers
 from tests.support.postgres import PostgresServer
-from tests.support.reliability import seconds
+from tests.support.reliability import count, seconds
 
 pytestmark = pytest.mark.postgres
 
@@ -268,23 +268,26 @@ def test_postgres_outage_under_sessions(stack, fault: str, reliability: dict):
     }
     missed = [name for name, met in targets.items() if not met]
     reliability[f"PostgreSQL {fault} {DURING:g} s, {SESSIONS} sessions"] = [
-        f"longest run {seconds(longest)}; every session working "
-        f"{seconds(recovery)} after the database answered; "
-        f"{unavailable} runs showed the retrying notice; "
-        f"saves acknowledged {len(outage.acknowledged)}, lost {len(lost)}, "
-        f"half-written {len(half)}; sign-ins written {len(signed_in)}/{SESSIONS}; "
-        f"/readyz {'/'.join(map(str, sorted(during, key=str)))} during, "
-        f"200 again {seconds(ready_again)} after",
+        f"longest run {seconds(longest)}; every session working {seconds(recovery)} after "
+        f"the database answered; saves acknowledged {count(len(outage.acknowledged))}, "
+        f"lost {len(lost)}, half-written {len(half)}; sign-ins written "
+        f"{len(signed_in)}/{SESSIONS}; /readyz {'/'.join(map(str, sorted(during, key=str)))} "
+        f"during, 200 again {seconds(ready_again)} after",
         "; ".join(targets),
         "met" if not missed else "MISSED: " + "; ".join(missed),
     ]
 
+    print(
+        f"{fault}: longest run {longest:.2f} s (bound {bound:g} s), recovery {recovery:.2f} s, "
+        f"{unavailable} notices, {len(outage.acknowledged)} saves acknowledged, "
+        f"/readyz 200 again after {ready_again:.2f} s"
+    )
     assert unavailable, "no session noticed the outage: the fault was not felt"
     assert (dashboard.process.pid, api.process.pid) == pids
     assert dashboard.process.poll() is None
     assert api.process.poll() is None
     assert longest <= bound * SLACK, (longest, bound)
-    assert recovery <= RECOVERY_TARGET + RECOVERY_MARGIN, recovery
+    assert recovery <= RECOVERY_TARGET + RECOVERY_MARGIN, (recovery, len(outage.acknowledged))
     assert not lost, lost
     assert not half, half
     assert during == {503}, outage.ready

@@ -4,8 +4,10 @@ Each suite owns one section between its own markers (``<!-- faults:begin -->``
 ... ``<!-- faults:end -->``, ``<!-- bad-input:begin -->`` ...) and replaces only
 that. A section is a table whose first column names what was injected: a run
 replaces the rows it measured and keeps the others, so running one test
-updates its own rows only. Figures are rounded (times up to the next half
-second) so that a run with the same outcomes leaves the file as it was.
+updates its own rows only. Figures are rounded (times up to the next whole
+second, counts down to an order of magnitude) so that a run with the same
+outcomes leaves the file as it was; a row changes when a figure crosses one of
+those steps or an outcome changes.
 """
 
 from __future__ import annotations
@@ -30,8 +32,13 @@ held.
 
 
 def seconds(value: float) -> str:
-    """A duration rounded up to the next half second: `1.5 s` (`never` for infinity)."""
-    return "never" if math.isinf(value) else f"{math.ceil(value * 2) / 2:g} s"
+    """A duration rounded up to the next whole second: `2 s` (`never` for infinity)."""
+    return "never" if math.isinf(value) else f"{math.ceil(value)} s"
+
+
+def count(value: int) -> str:
+    """A count as its order of magnitude: `0`, `1+`, `10+`, `100+`, ..."""
+    return "0" if value == 0 else f"{10 ** int(math.log10(value))}+"
 
 
 def _markers(section: str) -> tuple[str, str]:
