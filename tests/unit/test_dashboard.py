@@ -44,10 +44,12 @@ def run(user: dict | None = None) -> AppTest:
 
 
 def run_with(monkeypatch, **env: str) -> AppTest:
-    """One run with these settings, leaving no cached settings, engine or data behind."""
+    """One run with these settings alone: no cached settings, engine or data before or after."""
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
+    st.cache_data.clear()
+    st.cache_resource.clear()
     try:
         return run()
     finally:
