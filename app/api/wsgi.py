@@ -18,7 +18,7 @@ from werkzeug.exceptions import HTTPException
 
 from app.api.forecast import forecast
 from app.core import migrate, queries
-from app.core.db import create_engine_for, wait_limit
+from app.core.db import create_engine_for, describe, wait_limit
 from app.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             with wait_limit(settings.ready_timeout):
                 revision = queries.schema_revision(engine)
         except SQLAlchemyError as error:
-            log.warning("not ready: database %r: %s", engine.url, _one_line(error))
+            log.warning("not ready: database %r: %s", engine.url, describe(error))
             return {"status": "unavailable", "reason": "database"}, 503
         if revision != schema_head:
             log.warning("not ready: schema at %s, this code needs %s", revision, schema_head)
@@ -124,7 +124,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.errorhandler(SQLAlchemyError)
     def database_unavailable(error: SQLAlchemyError):
-        log.warning("database error at %r: %s", engine.url, _one_line(error))
+        log.warning("database error at %r: %s", engine.url, describe(error))
         return jsonify(error="database unavailable, try again shortly"), 503
 
     @app.errorhandler(HTTPException)
@@ -137,11 +137,6 @@ def create_app(settings: Settings | None = None) -> Flask:
         return jsonify(error="internal error"), 500
 
     return app
-
-
-def _one_line(error: SQLAlchemyError) -> str:
-    """The driver's own message on one log line, without SQLAlchemy's SQL and help link."""
-    return " ".join(str(getattr(error, "orig", None) or error).split())
 
 
 def _month(row: dict) -> dict:

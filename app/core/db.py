@@ -84,7 +84,7 @@ def _wait(conn: psycopg2.extensions.connection) -> None:
         limit = conn.connect_seconds if setup else conn.statement_seconds
         if (block_end := _deadline.get()) is not None:
             limit = max(0.0, min(limit, block_end - time.monotonic()))
-    else:  # a connection made elsewhere (a tool, a test): libpq's own behaviour
+    else:  # a connection made elsewhere (a tool, a test): waits as long as it takes
         limit = None
     deadline = None if limit is None else time.monotonic() + limit
     poller = select.poll()  # not select.select: a busy process has descriptors above 1024
@@ -97,6 +97,12 @@ def _wait(conn: psycopg2.extensions.connection) -> None:
         if not ready:
             # psycopg2 closes the connection when the callback raises.
             raise psycopg2.OperationalError(f"the database did not answer within {limit:.3g} s")
+
+
+def describe(error: Exception) -> str:
+    """A database error for a log line: the driver's own message on one line,
+    without SQLAlchemy's SQL and help link (it may name the server: logs only)."""
+    return " ".join(str(getattr(error, "orig", None) or error).split())
 
 
 def create_engine_for(settings: Settings, application_name: str) -> Engine:

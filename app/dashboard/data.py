@@ -27,7 +27,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from app.core import queries
-from app.core.db import create_engine_for
+from app.core.db import create_engine_for, describe
 from app.core.queries import Filters
 from app.core.settings import get_settings
 
@@ -165,7 +165,7 @@ class AuditBacklog:
         except UNAVAILABLE as error:
             log.warning(
                 "audit: %d event(s) wait for the database, next try in %g s: %s",
-                self._queue.qsize() + 1, self._retry, " ".join(str(error.orig).split()),
+                self._queue.qsize() + 1, self._retry, describe(error),
             )  # fmt: skip
             return False
         except SQLAlchemyError:

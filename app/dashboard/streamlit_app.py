@@ -20,6 +20,7 @@ except ConfigError as error:
     st.error(f"The dashboard cannot start: {error}")
     st.stop()
 
+from app.core.db import describe  # noqa: E402
 from app.dashboard import data  # noqa: E402  (needs valid settings to import)
 
 # st.user holds what the proxy put in the trusted identity headers, if anything.
@@ -53,12 +54,10 @@ st.session_state.retry_armed = False
 try:
     navigation.run()
 except data.UNAVAILABLE as error:
-    data.log.warning(
-        "page %s: database unavailable: %s", navigation.title, str(error).splitlines()[0]
-    )
+    data.log.warning("page %s: database unavailable: %s", navigation.title, describe(error))
     st.warning(
         f"The database is not answering right now. This page tries again every "
-        f"{retry_seconds:g} s by itself; your filters are kept.",
+        f"{retry_seconds:g} s by itself.",
         icon=":material/sync_problem:",
     )
     retry_later()

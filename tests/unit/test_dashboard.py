@@ -213,3 +213,37 @@ def test_a_database_that_does_not_answer_is_a_retrying_notice(monkeypatch):
     assert notice.value.startswith("The database is not answering right now.")
     assert "tries again every 2 s" in notice.value
     assert str(port) not in notice.value
+
+
+def test_the_audit_backlog_outlasts_an_outage(tmp_path):
+    """The only pooled connection is held: the backlog's write times out waiting for it
+    (what a database that does not answer looks like to it), is retried, and lands
+    once the connection is free; nothing waited on it meanwhile."""
+    import sqlalchemy as sa
+
+    from app.core import migrate, queries
+    from app.core.db import create_engine_for
+    from app.core.settings import load_settings
+    from app.dashboard.data import AuditBacklog
+
+    env = {
+        "APP_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
+        "APP_DB_POOL_SIZE": "1",
+        "APP_DB_MAX_OVERFLOW": "0",
+        "APP_DB_POOL_TIMEOUT": "0.2",
+    }
+    engine = create_engine_for(load_settings(env), "test")
+    migrate.upgrade(engine)
+    backlog = AuditBacklog(engine, retry=0.1)
+    with engine.connect():  # the pool's one connection, held
+        started = time.monotonic()
+        backlog.add("eve@example.com", "sign_in_seen")
+        assert time.monotonic() - started < 0.1
+        time.sleep(1.0)  # several tries time out meanwhile
+        assert queries.list_audit(sa.create_engine(env["APP_DATABASE_URL"])) == []
+    for _ in range(50):
+        if events := queries.list_audit(engine):
+            break
+        time.sleep(0.1)
+    assert [(e["user"], e["action"]) for e in events] == [("eve@example.com", "sign_in_seen")]
+    engine.dispose()
