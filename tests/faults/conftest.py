@@ -18,9 +18,9 @@ acknowledges packets, nothing answers) and thawed with SIGCONT, under 20
 browserless sessions (`app/ops/stream_client.py`) that move the date slider and
 save views against one real dashboard process and the real API (gunicorn);
 parts of an nginx edge killed with SIGKILL; bad configurations given to the
-real entrypoint, gunicorn and the image. Times are rounded up to the next
-whole second and counts down to their order of magnitude, so the file changes
-only when an outcome does; "longest run" is the longest a script run took,
+real entrypoint, gunicorn and the image. Times are given as the step they
+stay under (2, 5, 10, 20, 30 s ...) and counts as their order of magnitude, so
+the file changes only when an outcome does; "longest run" is the longest a script run took,
 from the session's message to `script_finished`. The exact figures are printed
 by each test (`pytest -s`).
 

@@ -98,6 +98,9 @@ def test_each_service_is_named_and_bounded_by_a_statement_timeout(postgres, pg_e
     engine = create_engine_for(settings, "named-service")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "1234ms"
+        assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "1234ms"
+        idle = conn.exec_driver_sql("SHOW idle_in_transaction_session_timeout").scalar()
+        assert idle == "2468ms"
         assert postgres.connections("named-service") == 1
         with pytest.raises(sa.exc.OperationalError, match="statement timeout"):
             conn.exec_driver_sql("SELECT pg_sleep(3)")

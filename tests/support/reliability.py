@@ -4,8 +4,8 @@ Each suite owns one section between its own markers (``<!-- faults:begin -->``
 ... ``<!-- faults:end -->``, ``<!-- bad-input:begin -->`` ...) and replaces only
 that. A section is a table whose first column names what was injected: a run
 replaces the rows it measured and keeps the others, so running one test
-updates its own rows only. Figures are rounded (times up to the next whole
-second, counts down to an order of magnitude) so that a run with the same
+updates its own rows only. Figures are rounded (times up to a step of
+SECOND_STEPS, counts down to an order of magnitude) so that a run with the same
 outcomes leaves the file as it was; a row changes when a figure crosses one of
 those steps or an outcome changes.
 """
@@ -31,9 +31,17 @@ held.
 """
 
 
+# Steps a duration is rounded up to: coarse enough that a loaded machine's
+# jitter rarely moves a figure across one, so the file stays as it was.
+SECOND_STEPS = (2, 5, 10, 20, 30, 60, 120, 300)
+
+
 def seconds(value: float) -> str:
-    """A duration rounded up to the next whole second: `2 s` (`never` for infinity)."""
-    return "never" if math.isinf(value) else f"{math.ceil(value)} s"
+    """A duration as the step it stays under: `< 2 s`, `< 10 s`, ... (`never` for infinity)."""
+    if math.isinf(value):
+        return "never"
+    step = next((step for step in SECOND_STEPS if value < step), None)
+    return f"< {step} s" if step else f"{math.ceil(value)} s"
 
 
 def count(value: int) -> str:
