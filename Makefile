@@ -17,10 +17,10 @@ DASHBOARD_PORT ?= 8501
 API_PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint format lock clean smoke
+.PHONY: help run test lint format lock clean smoke loadtest
 
 help: ## list the commands
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(VENV)/.app: requirements/app.txt
 	$(PYTHON) -m venv $(VENV)
@@ -51,7 +51,7 @@ lint: $(VENV)/.dev $(SCAN_VENV)/.scan ## ruff, shellcheck, hadolint, actionlint,
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(SCAN_VENV)/bin/shellcheck .ci/run $$(git ls-files '*.sh')
-	$(SCAN_VENV)/bin/hadolint --failure-threshold style docker/Dockerfile
+	$(SCAN_VENV)/bin/hadolint --failure-threshold style docker/Dockerfile docker/standins/*/Containerfile
 	@for tool in actionlint helm; do PATH="$(LINT_PATH)" command -v $$tool >/dev/null || \
 	  { echo "make lint: $$tool not found; build it with scripts/install-test-deps.sh --lint-tools"; exit 2; }; done
 	PATH="$(LINT_PATH)" actionlint -no-color
@@ -157,6 +157,9 @@ else
 	$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) up $(UP_FLAGS) --no-deps
 	scripts/compose-wait.sh $(UP_TIMEOUT) $$($(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) ps --quiet)
 endif
+	@# Two dashboards (dashboard-1, -2) and the API's workers each hold a pool.
+	@$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) exec -T api python3 -m app.core connections \
+	  --processes $$((2 + $(or $(GUNICORN_WORKERS),2)))
 	@echo "Open $(PUBLIC_URL) and sign in as dev@example.com (any e-mail works)."
 
 down: $(COMPOSE_DEPS) ## stop the stack (data stays in its volume; DOWN_FLAGS=--volumes wipes it)
@@ -165,10 +168,15 @@ down: $(COMPOSE_DEPS) ## stop the stack (data stays in its volume; DOWN_FLAGS=--
 logs: $(COMPOSE_DEPS) ## follow the stack's logs
 	$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) logs --follow --tail=100
 
+loadtest: $(VENV)/.app ## browserless sessions against any Streamlit app: make loadtest URL=... [SCENARIO=file.toml] [LOADTEST_ARGS="--sessions 50"]
+	@test -n "$(URL)" || { echo "make loadtest: set URL, e.g. make loadtest URL=http://127.0.0.1:8501 (SCENARIO defaults to app/ops/scenarios/dashboard.toml)"; exit 2; }
+	$(BIN)/python -m app.ops.loadtest --url "$(URL)" $(if $(SCENARIO),--scenario "$(SCENARIO)") $(LOADTEST_ARGS)
+
 smoke: $(VENV)/.app ## smoke-check a running deployment: make smoke URL=https://host [SMOKE_ARGS="--auth --api-url https://host/api"]
 	@test -n "$(URL)" || { echo "make smoke: set URL, e.g. make smoke URL=http://127.0.0.1:8501 SMOKE_ARGS='--api-url http://127.0.0.1:8000'"; exit 2; }
 	$(BIN)/python -m app.ops.smoke --url "$(URL)" $(SMOKE_ARGS)
 
+# template-only:start (the template's own wing: generated projects lack it)
 # --- generation: a new project from this checkout (template/, docs/template.md)
 OUT ?= ..
 .PHONY: generate
@@ -176,7 +184,7 @@ OUT ?= ..
 generate: $(VENV)/.dev ## new project from this template, asks the questions: make generate [OUT=..]
 	$(BIN)/cookiecutter --directory template --output-dir "$(OUT)" "$(CURDIR)"
 
-# --- benchmark: bench/run.py on its own PostgreSQL cluster (docs/benchmark.md) --
+# --- benchmark: tests/bench/run.py on its own PostgreSQL (docs/benchmark.md) ----
 PG_BIN ?= $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin)))
 BENCH_OUT ?= docs/benchmark-quick.md
 BENCH_ARGS ?=
@@ -186,11 +194,12 @@ BENCH_PATH := $(if $(PG_BIN),$(PG_BIN):)$$PATH
 
 bench: $(VENV)/.dev ## quick load benchmark, reference vs naive vs in-memory floor (~1 min; BENCH_OUT=...)
 	@PATH="$(BENCH_PATH)" command -v initdb >/dev/null || { echo "make bench: initdb not found; install PostgreSQL (scripts/install-test-deps.sh)"; exit 2; }
-	PATH="$(BENCH_PATH)" $(BIN)/python -m bench.run --profile quick --out $(BENCH_OUT) $(BENCH_ARGS)
+	PATH="$(BENCH_PATH)" $(BIN)/python -m tests.bench.run --profile quick --out $(BENCH_OUT) $(BENCH_ARGS)
 
 bench-full: $(VENV)/.dev ## the full sweep, 10..500 sessions and server options (~15 min): docs/benchmark.md
 	@PATH="$(BENCH_PATH)" command -v initdb >/dev/null || { echo "make bench-full: initdb not found; install PostgreSQL (scripts/install-test-deps.sh)"; exit 2; }
-	PATH="$(BENCH_PATH)" $(BIN)/python -m bench.run --profile full --out docs/benchmark.md $(BENCH_ARGS)
+	PATH="$(BENCH_PATH)" $(BIN)/python -m tests.bench.run --profile full --out docs/benchmark.md $(BENCH_ARGS)
+# template-only:end
 
 # --- a local Kubernetes to try the chart on (cluster/; root, Linux) ------------
 .PHONY: cluster-up cluster-down cluster-load

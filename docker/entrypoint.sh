@@ -3,7 +3,7 @@
 # and receives SIGTERM itself: Streamlit and gunicorn then shut down gracefully.
 #   dashboard                         Streamlit on 0.0.0.0:8501 (the default)
 #   api                               gunicorn on $GUNICORN_BIND (0.0.0.0:8000)
-#   migrate|seed|downgrade|check-config   python -m app.core ...
+#   migrate|seed|downgrade|check-config|connections   python -m app.core ...
 #   anything else                     run as given (e.g. bash for a look inside)
 set -euo pipefail
 
@@ -22,13 +22,13 @@ case "$command" in
       STREAMLIT_SERVER_COOKIE_SECRET="$(cat "$STREAMLIT_SERVER_COOKIE_SECRET_FILE")"
       export STREAMLIT_SERVER_COOKIE_SECRET
     fi
-    exec streamlit run app/dashboard/streamlit_app.py \
+    exec python3 -m app.dashboard run app/dashboard/streamlit_app.py \
       --server.address=0.0.0.0 --server.headless=true "$@"
     ;;
   api)
     exec gunicorn -c app/api/gunicorn.conf.py 'app.api.wsgi:create_app()' "$@"
     ;;
-  migrate | seed | downgrade | check-config)
+  migrate | seed | downgrade | check-config | connections)
     exec python3 -m app.core "$command" "$@"
     ;;
   *)

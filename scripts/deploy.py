@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """`make deploy`: install or upgrade the chart on the current kube context, then smoke it.
 
-    make deploy VALUES="base.yaml prod.yaml" IMAGE_REPOSITORY=ghcr.io/you/app IMAGE_TAG=abc123 \\
-        [IMAGE_DIGEST=sha256:...] [RELEASE=streamlit-app] [NAMESPACE=streamlit-app] \\
+    make deploy VALUES="base.yaml prod.yaml" \\
+        IMAGE_REPOSITORY=ghcr.io/you/app \\
+        IMAGE_TAG=abc123 [IMAGE_DIGEST=sha256:...] \\
+        [RELEASE=streamlit-app] [NAMESPACE=streamlit-app] \\
         [SMOKE_URL=https://host] [DEPLOY_TIMEOUT=10m] [DRY_RUN=1]
 
 VALUES names one or more values files, later ones winning (as `helm -f a -f b`).

@@ -6,6 +6,7 @@
 #   --lint-tools  only the Go-built tools `make lint` runs (actionlint, helm), no apt
 #   --cluster     only what the cluster layer needs (apt packages, cluster/build.sh)
 #   --kind        only the Go tools the cluster tests need on kind (helm, oauth2-proxy)
+#   --monitoring-tools  only promtool (the alert rules' checker)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/go-build.sh
@@ -58,10 +59,25 @@ edge_tools() {
     "-X github.com/oauth2-proxy/oauth2-proxy/v7/pkg/version.VERSION=${oauth2_proxy_version}"
 }
 
+# --- the alert rules (tests/chart/test_monitoring.py): promtool, Prometheus's rule checker ---
+monitoring_tools() {
+  # Prometheus 3.x is published to the module proxy as v0.3XX.Y (3.16.0 = v0.316.0).
+  # renovate: datasource=go depName=github.com/prometheus/prometheus
+  local prometheus_version=v0.316.0
+  # Its version string names the module version too, which go_tool checks.
+  go_tool promtool github.com/prometheus/prometheus "$prometheus_version" \
+    github.com/prometheus/prometheus/cmd/promtool \
+    "-X github.com/prometheus/common/version.Version=3.16.0 -X github.com/prometheus/common/version.Revision=${prometheus_version}"
+}
+
 # --kind: the Go tools the cluster tests need on a kind cluster (cluster/kind-up.sh)
 if [ "${1:-}" = "--kind" ]; then
   lint_tools
   edge_tools
+  exit 0
+fi
+if [ "${1:-}" = "--monitoring-tools" ]; then
+  monitoring_tools
   exit 0
 fi
 if [ "${1:-}" = "--lint-tools" ]; then
@@ -112,6 +128,7 @@ container_packages=(podman runc debootstrap catatonit golang-github-containernet
 # a downloaded browser) and oauth2-proxy.
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nginx chromium >/dev/null
 edge_tools
+monitoring_tools
 
 # --- chart layer: tests/deploy ---
 # helm and kubectl for `make deploy`'s refusals and dry run (the chart tests

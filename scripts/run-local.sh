@@ -23,4 +23,4 @@ cat <<MSG
   API:       http://127.0.0.1:${api_port}/healthz  (forecast: /api/v1/forecast)
 
 MSG
-"$bin/streamlit" run app/dashboard/streamlit_app.py --server.port "$dashboard_port"
+"$bin/python" -m app.dashboard run app/dashboard/streamlit_app.py --server.port "$dashboard_port"

@@ -7,17 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from app.core import migrate
-from app.core.db import create_engine_for
-from app.core.seed import seed
 from app.core.settings import Settings, load_settings
+from tests.support.data import UNIT_ROWS, seeded_env
 from tests.support.postgres import PostgresServer
 
 # The image fixture (app_image) is shared: one build serves every layer that runs it.
 pytest_plugins = ["tests.support.image", "tests.support.chart", "tests.support.browser"]
-
-# Small on purpose for unit tests; the PostgreSQL suite seeds the full 200k.
-UNIT_ROWS = 5_000
 
 
 @pytest.fixture(scope="session")
@@ -26,17 +21,6 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
     server = PostgresServer(tmp_path_factory.mktemp("postgres"))
     yield server
     server.destroy()
-
-
-def seeded_env(url: str, rows: int, **extra: str) -> dict[str, str]:
-    """Migrate and seed the database at `url`; return the APP_* environment for it."""
-    env = {"APP_DATABASE_URL": url, **extra}
-    settings = load_settings(env)
-    engine = create_engine_for(settings, "test-setup")
-    migrate.upgrade(engine)
-    seed(engine, rows)
-    engine.dispose()
-    return env
 
 
 @pytest.fixture(scope="session")

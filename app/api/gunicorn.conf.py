@@ -2,11 +2,28 @@
 
 Run: gunicorn -c app/api/gunicorn.conf.py 'app.api.wsgi:create_app()'
 Each worker imports the app after the fork, so each builds its own engine.
+
+Metrics: prometheus_client's multiprocess mode. Each worker writes its samples
+to files in PROMETHEUS_MULTIPROC_DIR (a directory of its own under /tmp unless
+set), cleared when gunicorn starts; a worker that exits is marked dead so its
+live gauges drop out; /metrics of any worker sums every worker's samples.
+Logs: JSON lines on stdout (app/core/logs.py), the access log included.
 """
 
+import glob
 import os
+import tempfile
 
-from app.core.settings import load_settings_or_exit
+# Before prometheus_client is imported anywhere: it picks its mode on import.
+own_metrics_dir = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+metrics_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"api-metrics-{os.getpid()}")
+)
+
+from prometheus_client import multiprocess  # noqa: E402
+
+from app.core.logs import gunicorn_logconfig  # noqa: E402
+from app.core.settings import load_settings_or_exit  # noqa: E402
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -23,9 +40,32 @@ worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (
 )
 accesslog = "-"
 errorlog = "-"
+logconfig_dict = gunicorn_logconfig()
 # gunicorn's control socket lives under $HOME: unwritable with a read-only root,
 # and shared by every gunicorn of one user. Operate through signals instead.
 control_socket_disable = True
+
+
+def _clear_metrics() -> None:
+    for path in glob.glob(os.path.join(metrics_dir, "*.db")):
+        os.remove(path)
+
+
+def on_starting(_server) -> None:
+    """Samples a previous run left would add to this one's: start empty."""
+    os.makedirs(metrics_dir, exist_ok=True)
+    _clear_metrics()
+
+
+def on_exit(_server) -> None:
+    _clear_metrics()
+    if own_metrics_dir:
+        os.rmdir(metrics_dir)
+
+
+def child_exit(_server, worker) -> None:
+    multiprocess.mark_process_dead(worker.pid)
+
 
 # The app's settings are checked now, as gunicorn reads this file, before it
 # logs, binds or forks anything: a bad one is one line each and exit 2, not a

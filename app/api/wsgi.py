@@ -3,6 +3,7 @@
 Every answer is JSON, errors included: 400 names the bad parameter, 503 says
 the database is unavailable, anything unexpected is a 500 without a trace.
 No answer carries internals (addresses, driver messages): those are logged.
+/metrics serves Prometheus metrics (app/api/metrics.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from app.api import metrics
 from app.api.forecast import forecast
 from app.core import migrate, queries
 from app.core.db import create_engine_for, describe, wait_limit
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     schema_head = migrate.head()
     app = Flask(__name__)
     app.json.sort_keys = False
+    metrics.instrument(app)
 
     @app.get("/healthz")
     def healthz():
@@ -91,11 +94,14 @@ def create_app(settings: Settings | None = None) -> Flask:
             with wait_limit(settings.ready_timeout):
                 revision = queries.schema_revision(engine)
         except SQLAlchemyError as error:
+            metrics.DATABASE_READY.set(0)
             log.warning("not ready: database %r: %s", engine.url, describe(error))
             return {"status": "unavailable", "reason": "database"}, 503
         if revision != schema_head:
+            metrics.DATABASE_READY.set(0)
             log.warning("not ready: schema at %s, this code needs %s", revision, schema_head)
             return {"status": "unavailable", "reason": "schema"}, 503
+        metrics.DATABASE_READY.set(1)
         return {"status": "ready"}
 
     @app.get("/api/v1/forecast")
@@ -124,6 +130,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.errorhandler(SQLAlchemyError)
     def database_unavailable(error: SQLAlchemyError):
+        metrics.ERRORS.labels("database").inc()
         log.warning("database error at %r: %s", engine.url, describe(error))
         return jsonify(error="database unavailable, try again shortly"), 503
 
@@ -133,6 +140,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
+        metrics.ERRORS.labels("unexpected").inc()
         log.exception("unhandled error")
         return jsonify(error="internal error"), 500
 

@@ -1,10 +1,16 @@
-"""Operations on the database: ``python -m app.core {migrate,downgrade,seed,check-config}``."""
+"""Operations on the database: ``python -m app.core COMMAND`` (``--help`` lists them)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+from app.core import migrate, queries
+from app.core.db import create_engine_for
+from app.core.seed import seed
 from app.core.settings import load_settings_or_exit
 
 
@@ -19,21 +25,22 @@ def main(argv: list[str] | None = None) -> int:
     down.add_argument("revision", nargs="?", default="base")
     seeder = sub.add_parser("seed", help="migrate, then generate demo sales data")
     seeder.add_argument("--rows", type=int, help="orders to generate (default: APP_SEED_ROWS)")
+    budget = sub.add_parser(
+        "connections", help="check that PROCESSES pools fit in the database's max_connections"
+    )
+    budget.add_argument(
+        "--processes", type=int, required=True, help="processes of the deployment with a pool"
+    )
     args = parser.parse_args(argv)
 
     settings = load_settings_or_exit()
     if args.command == "check-config":
         print("configuration ok")
         return 0
-    # Imported here: check-config runs before every server start, and these are slow.
-    from sqlalchemy.exc import OperationalError
-
-    from app.core import migrate
-    from app.core.db import create_engine_for
-    from app.core.seed import seed
-
     engine = create_engine_for(settings, "migrate")
     try:
+        if args.command == "connections":
+            return _check_connections(engine, args.processes, settings.pool_bound)
         if args.command == "downgrade":
             migrate.downgrade(engine, args.revision)
             return 0
@@ -49,6 +56,23 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         engine.dispose()
     return 0
+
+
+def _check_connections(engine: Engine, processes: int, bound: int) -> int:
+    """Print the most connections `processes` pools can hold against the server's limit."""
+    most = processes * bound
+    if engine.dialect.name != "postgresql":
+        print(f"{engine.dialect.name}: {processes} processes, no server connection limit")
+        return 0
+    allowed = queries.connections_allowed(engine)
+    fits = most <= allowed
+    verdict = "fits" if fits else "DOES NOT FIT: lower APP_DB_POOL_SIZE/APP_DB_MAX_OVERFLOW"
+    print(
+        f"PostgreSQL connections: at most {most} ({processes} processes x {bound}: "
+        f"APP_DB_POOL_SIZE + APP_DB_MAX_OVERFLOW) of the {allowed} the server allows "
+        f"(max_connections less reserved): {verdict}"
+    )
+    return 0 if fits else 1
 
 
 if __name__ == "__main__":

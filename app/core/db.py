@@ -41,6 +41,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
 
+from app.core.metrics import MeteredQueuePool
 from app.core.settings import Settings
 
 # Seconds the client waits past statement_timeout for the server's own cancel.
@@ -114,6 +115,8 @@ def create_engine_for(settings: Settings, application_name: str) -> Engine:
         "pool_timeout": settings.db_pool_timeout,
         "pool_recycle": settings.db_pool_recycle,
         "pool_pre_ping": True,
+        # QueuePool (SQLAlchemy's default), reporting the db_pool_* metrics.
+        "poolclass": MeteredQueuePool,
     }
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, settings, pool)
@@ -139,7 +142,6 @@ def _sqlite_engine(url: sa.URL, settings: Settings, pool: dict) -> Engine:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(
         url,
-        poolclass=sa.QueuePool,
         # Pooled connections move between Streamlit's script threads; each is
         # used by one thread at a time, which is what SQLite requires.
         connect_args={"check_same_thread": False, "timeout": settings.db_connect_timeout},

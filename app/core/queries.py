@@ -176,3 +176,16 @@ def schema_revision(engine: Engine) -> str | None:
         if not sa.inspect(conn).has_table("alembic_version"):
             return None
         return conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+
+
+def connections_allowed(engine: Engine) -> int:
+    """Connections PostgreSQL accepts from ordinary roles: max_connections less
+    the slots reserved for superusers (and, from PostgreSQL 16, reserved_connections)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text(
+                "SELECT current_setting('max_connections')::int"
+                " - current_setting('superuser_reserved_connections')::int"
+                " - coalesce(current_setting('reserved_connections', true)::int, 0)"
+            )
+        ).scalar_one()

@@ -17,6 +17,8 @@ expected (``python -m app.core check-config`` prints them and exits 2).
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import sys
 from collections.abc import Mapping
@@ -35,6 +37,7 @@ from pydantic import (
     model_validator,
 )
 
+log = logging.getLogger(__name__)
 ENV_PREFIX = "APP_"
 SECRETS_DIR_VARIABLE = "APP_SECRETS_DIR"
 
@@ -59,8 +62,8 @@ class ConfigError(Exception):
 
 
 class Settings(BaseModel):
-    # Unknown APP_* names are ignored: platforms inject variables of their own
-    # (Kubernetes service links, for one) that may share the prefix.
+    # Unknown APP_* names are ignored with a warning (load_settings): a typo
+    # must not stop a service, nor pass unnoticed. The chart's schema refuses them.
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
     env: Literal["development", "production"] = Field(
@@ -115,6 +118,15 @@ class Settings(BaseModel):
     )
     ready_timeout: PositiveFloat = Field(
         2.0, description="Seconds the API's /readyz waits for the database before answering 503."
+    )
+    metrics_port: Annotated[int, Field(ge=0, le=65535)] = Field(
+        0,
+        description="Port of the dashboard's Prometheus metrics server (/metrics on every "
+        "address; keep it off the public route). 0: no server. The API serves /metrics itself.",
+    )
+    metrics_address: str = Field(
+        "0.0.0.0",  # noqa: S104 (Prometheus scrapes it from another host)
+        description="Address the dashboard's metrics server listens on.",
     )
     seed_rows: PositiveInt = Field(
         20_000, description="Orders the seed command generates when --rows is not given."
@@ -194,6 +206,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         for key, value in env.items()
         if key.startswith(ENV_PREFIX) and key != SECRETS_DIR_VARIABLE
     )
+    for name in sorted(set(values) - set(Settings.model_fields)):
+        close = difflib.get_close_matches(name, Settings.model_fields, n=1)
+        hint = f"; did you mean {ENV_PREFIX}{close[0].upper()}?" if close else ""
+        log.warning(
+            "%s%s is not a setting of this app and is ignored%s", ENV_PREFIX, name.upper(), hint
+        )
     try:
         return Settings.model_validate(values)
     except ValidationError as error:

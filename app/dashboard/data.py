@@ -26,10 +26,11 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from app.core import queries
+from app.core import logs, queries
 from app.core.db import create_engine_for, describe
 from app.core.queries import Filters
 from app.core.settings import get_settings
+from app.dashboard.observability import api_call
 
 log = logging.getLogger(__name__)
 APPLICATION_NAME = "dashboard"
@@ -98,14 +99,22 @@ def forecast(filters: Filters, months: int) -> pd.DataFrame:
         "category": list(filters.categories),
     }
     url = f"{str(settings.api_url).rstrip('/')}/api/v1/forecast"
-    try:
-        response = requests.get(url, params=params, timeout=settings.api_timeout)
-    except requests.Timeout:
-        log.warning("API at %s: no answer within %ss", url, settings.api_timeout)
-        raise ApiError(f"the API did not answer within {settings.api_timeout:g} s") from None
-    except requests.RequestException as error:
-        log.warning("API at %s cannot be reached: %s", url, error)
-        raise ApiError("the API cannot be reached") from None
+    # The session's request id goes along: the API logs it with its own lines.
+    request_id = logs.request_id.get()
+    headers = {logs.REQUEST_ID_HEADER: request_id} if request_id else {}
+    with api_call() as call:
+        try:
+            response = requests.get(
+                url, params=params, headers=headers, timeout=settings.api_timeout
+            )
+        except requests.Timeout:
+            call["outcome"] = "timeout"
+            log.warning("API at %s: no answer within %ss", url, settings.api_timeout)
+            raise ApiError(f"the API did not answer within {settings.api_timeout:g} s") from None
+        except requests.RequestException as error:
+            log.warning("API at %s cannot be reached: %s", url, error)
+            raise ApiError("the API cannot be reached") from None
+        call["outcome"] = "ok" if response.status_code == 200 else "error_status"
     if response.status_code != 200:
         try:
             detail = response.json().get("error", "")

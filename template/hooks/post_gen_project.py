@@ -1,10 +1,13 @@
 """Fill the generated project from the runnable tree this template lives in.
 
 There is one copy of the code: the repository itself. This hook copies its
-tracked files (`git ls-files`, minus the generator's own files), renames the
-reference names with the explicit table below, switches the auth default and
-writes the README header. Cookiecutter renders this file with Jinja first and
-runs it in the new project's directory.
+tracked files (`git ls-files`) except the template's own wing (the generator,
+the benchmark, their tests), renames the project's names with the table
+below, switches the auth default and writes the README header. The Python
+package keeps its name, `app`, as in the FastAPI full-stack template: the
+project is named by its slug (pyproject, image, chart), and no import is
+rewritten. Cookiecutter renders this file with Jinja first and runs it in the
+new project's directory.
 """
 
 import json
@@ -17,31 +20,27 @@ from pathlib import Path
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 SOURCE = Path(ANSWERS["_repo_dir"]).parent
 TARGET = Path.cwd()
-PACKAGE, SLUG = ANSWERS["package_name"], ANSWERS["project_slug"]
+SLUG = ANSWERS["project_slug"]
 IMAGE = f"{ANSWERS['image_registry']}/{SLUG}"
 DOMAIN = ANSWERS["domain"]
 
-# The generator's own files make no sense in a generated project.
-EXCLUDED = ("template/", "tests/generate/", "docs/template.md")
-# Path prefixes renamed: the Python package and the Helm chart.
-MOVES = (("app/", f"{PACKAGE}/"), ("helm/streamlit-app/", f"helm/{SLUG}/"))
-# The rename table, applied in order to every text file (most specific first).
-# Deliberately kept: the word "app" in prose, create_app, streamlit_app.py, APP_*
-# settings, the container's /app working directory and "app" user, app.db,
-# app.kubernetes.io labels, other example.com hosts (identity provider, e-mails).
+# The template's own wing: what builds and proves the template, not the project.
+# The Makefile and README mark their template-only parts (TEMPLATE_ONLY below).
+EXCLUDED = ("template/", "tests/generate/", "tests/bench/", "docs/template.md")
+# The chart's folder is named after the project.
+MOVES = (("helm/streamlit-app/", f"helm/{SLUG}/"),)
+# The names replaced in every text file: (old, new), as whole words.
 RENAMES = (
-    (r"ghcr\.io/example/streamlit-template\b", IMAGE),  # chart default image
-    (r"ghcr\.io/you/app\b", IMAGE),  # image in docs and help texts
-    (r"\bstreamlit\.example\.com\b", DOMAIN),  # chart default host
-    (r"\bapp\.example\.org\b", DOMAIN),  # host in docs
-    (r"\bstreamlit-template\b", SLUG),  # project, image and cache names
-    (r"\bstreamlit-app\b", SLUG),  # chart, release, namespace, secret names
-    (r"\bapp\.(core|api|dashboard|ops)\b", PACKAGE + r".\1"),  # modules
-    (r"\b(from|import) app\b", r"\1 " + PACKAGE),
-    (r"(?<![\w/.-])app/", PACKAGE + "/"),  # repo-relative paths, not /app or */app/
-    (r"(compileall -q) app\b", r"\1 " + PACKAGE),  # docker/Dockerfile
-    (r'(/ )"app"', r'\1"' + PACKAGE + '"'),  # pathlib joins in tests
+    ("ghcr.io/example/streamlit-template", IMAGE),  # the chart's default image
+    ("ghcr.io/you/app", IMAGE),  # the image in docs and help texts
+    ("streamlit.example.com", DOMAIN),  # the chart's default host
+    ("app.example.org", DOMAIN),  # the host in docs
+    ("streamlit-template", SLUG),  # project, local image and cache names
+    ("streamlit-app", SLUG),  # chart, release, namespace and Secret names
 )
+RENAME = re.compile("|".join(rf"(?<!\w){re.escape(old)}(?!\w)" for old, _ in RENAMES))
+# Lines from a START marker to its END marker (both included) are the template's.
+TEMPLATE_ONLY = re.compile(r"(?ms)^[^\n]*template-only:start[^\n]*\n.*?template-only:end[^\n]*\n")
 # Auth off: the chart's default (the local compose edge keeps its sign-in).
 AUTH_OFF = (
     ("values.yaml", r"(?m)^(oauth2Proxy:\n(?:  #.*\n)*  enabled: )true$", r"\1false"),
@@ -73,16 +72,8 @@ def target_path(relative: str) -> Path:
 
 
 def rename(text: str) -> str:
-    for pattern, replacement in RENAMES:
-        text = re.sub(pattern, replacement, text)
-    return text
-
-
-def drop_section(path: Path, heading: str, next_heading: str) -> None:
-    """Remove a section, from its heading line to the next heading, if present."""
-    text = path.read_text()
-    pattern = rf"(?ms)^{re.escape(heading)}.*?(?=^{re.escape(next_heading)}|\Z)"
-    path.write_text(re.sub(pattern, "", text).rstrip("\n") + "\n")
+    names = dict(RENAMES)
+    return TEMPLATE_ONLY.sub("", RENAME.sub(lambda match: names[match[0]], text))
 
 
 def copy_tree() -> None:
@@ -133,14 +124,13 @@ def record_source() -> str:
 
 
 def write_readme(commit: str) -> None:
-    """The generated README: its own title, where it came from, minus the generator's section."""
+    """The generated README: its own title and where it came from."""
     readme = TARGET / "README.md"
-    drop_section(readme, "## Using the template", "## ")
     body = re.sub(r"\A# .*\n", "", readme.read_text())  # without the template's title
     header = (
         f"# {ANSWERS['project_name']}\n\n"
         f"> Generated from the Streamlit production template ({ANSWERS['_template']}"
-        f"{' at ' + commit if commit else ''}) with: package `{PACKAGE}`, slug `{SLUG}`, "
+        f"{' at ' + commit if commit else ''}) with: slug `{SLUG}`, "
         f"image `{IMAGE}`, domain `{DOMAIN}`, sign-in (auth) `{ANSWERS['auth']}`. "
         "The answers are in `.template-answers.json`.\n"
     )
@@ -148,35 +138,12 @@ def write_readme(commit: str) -> None:
 
 
 def tidy() -> None:
-    """A longer package name can move imports or lines: let ruff settle them if it is here."""
+    """Shorter names can let ruff join lines it had split: format if ruff is here."""
     ruff = shutil.which("ruff") or shutil.which("ruff", path=str(Path(sys.executable).parent))
     if not ruff:
         print("template: ruff not found; run `make format` once in the new project")
         return
-    for args in (
-        ["check", "--fix-only", "--no-cache", "--quiet", "."],
-        ["format", "--no-cache", "--quiet", "."],
-    ):
-        subprocess.run([ruff, *args], cwd=TARGET, check=False)
-
-
-def allow_lengthened_lines() -> None:
-    """Renaming can push a docstring, comment or `fmt: skip` line past the limit, which no
-    formatter fixes: name those files in pyproject.toml rather than reword them."""
-    limit = int(re.search(r"(?m)^line-length = (\d+)", (TARGET / "pyproject.toml").read_text())[1])
-    long = sorted(
-        path.relative_to(TARGET).as_posix()
-        for path in TARGET.rglob("*.py")
-        if any(len(line) > limit for line in path.read_text().splitlines())
-    )
-    if long:
-        with (TARGET / "pyproject.toml").open("a") as pyproject:
-            pyproject.write(
-                "\n# Added by the template: the renamed package, image or host lengthened a\n"
-                "# docstring, comment or unformatted line past line-length in these files.\n"
-                "[tool.ruff.lint.extend-per-file-ignores]\n"
-                + "".join(f'"{name}" = ["E501"]\n' for name in long)
-            )
+    subprocess.run([ruff, "format", "--no-cache", "--quiet", "."], cwd=TARGET, check=False)
 
 
 def init_git() -> None:
@@ -189,8 +156,6 @@ def init_git() -> None:
 copy_tree()
 if ANSWERS["auth"] == "off":
     switch_auth_off()
-drop_section(TARGET / "Makefile", "# --- generation", "# --- ")
 write_readme(record_source())
 tidy()
-allow_lengthened_lines()
 init_git()

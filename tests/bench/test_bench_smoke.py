@@ -1,6 +1,6 @@
 """A handful of simulated tabs against the three benchmark apps, through the sweep's own code.
 
-`bench.run.measure` starts each app, runs the load beside the samplers and
+`tests.bench.run.measure` starts each app, runs the load beside the samplers and
 stops it, as `make bench` does: the reference, naive and floor apps on
 PostgreSQL, the reference on SQLite. Asserts behaviour only (every tab
 finished its reruns, Revenue followed the filters, the connection peak stayed
@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from bench.report import APPS, RunStats, write
-from bench.run import measure
-from bench.sample import Sampler
-from tests.conftest import seeded_env
+from tests.bench.report import APPS, RunStats, write
+from tests.bench.run import measure
+from tests.bench.sample import Sampler
+from tests.support.data import seeded_env
 from tests.support.postgres import PostgresServer
 
 SESSIONS, RERUNS, ROWS, SECONDS = 4, 3, 5_000, 60

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import os
-import random
 from collections import Counter
-from types import SimpleNamespace
 
-from bench.load import SLIDER_STOPS, _next_change
-from bench.report import RunStats, options_verdict
-from bench.sample import cpu_seconds, rss_bytes
+from tests.bench.report import RunStats, options_verdict
+from tests.bench.sample import cpu_seconds, rss_bytes
 
 
 def _run(label: str, latencies: list[float], errors: Counter | None = None) -> RunStats:
@@ -34,18 +31,6 @@ def test_options_verdict_names_an_option_better_in_every_round():
     fewer_errors = [_run("no timeouts", [2.0] * 20)] * 2
     with_errors = [_run("config", [1.0] * 20, Counter(timeout=3)), _run("config", [1.0] * 20)]
     assert "`no timeouts`" in options_verdict([with_errors, fewer_errors])
-
-
-def test_slider_moves_land_on_its_stops():
-    slider = SimpleNamespace(min=0.0, max=1200.0)
-    session = SimpleNamespace(widgets={"Order dates": SimpleNamespace(proto=slider)})
-    rng = random.Random(1)
-    stops = {1200.0 * n / (SLIDER_STOPS - 1) for n in range(SLIDER_STOPS)}
-    for _ in range(50):
-        label, (low, high) = _next_change(session, rng)
-        assert label == "Order dates"
-        assert low < high
-        assert {low, high} <= stops
 
 
 def test_process_samplers_read_proc():

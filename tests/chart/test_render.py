@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
@@ -12,7 +11,6 @@ import uuid
 from pathlib import Path
 
 import helm_python
-import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
@@ -23,6 +21,7 @@ from tests.support.chart import (
     PROFILES,
     by_kind,
     containers,
+    crd_errors,
     merge,
     named,
     pod_specs,
@@ -34,9 +33,10 @@ from tests.support.tools import ROOT
 KUBERNETES_VERSIONS = sorted(
     kubernetes_validate.utils.all_versions(), key=lambda v: tuple(map(int, v.split(".")))
 )[-3:]
-# Custom resources have no schema in kubernetes-validate; HTTPRoute is checked
-# against Gateway API's own CRD schemas below (tests/chart/schemas/).
-CUSTOM_KINDS = {"HTTPRoute"}
+# Custom resources have no schema in kubernetes-validate; each is checked
+# against its project's own CRD schema (tests/chart/schemas/): HTTPRoute
+# below, PodMonitor and PrometheusRule in test_monitoring.py.
+CUSTOM_KINDS = {"HTTPRoute", "PodMonitor", "PrometheusRule"}
 
 
 def test_profiles_exist():
@@ -114,7 +114,8 @@ def test_httproute_persists_sessions_with_a_cookie(render):
     objects = render("gateway")
     route = named(objects, "HTTPRoute", "")
     assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
-    assert route["spec"]["hostnames"] == ["streamlit.example.com"]
+    host = "streamlit.example.com"
+    assert route["spec"]["hostnames"] == [host]
     (rule,) = route["spec"]["rules"]
     assert rule["sessionPersistence"]["type"] == "Cookie"
     assert rule["sessionPersistence"]["sessionName"]
@@ -125,25 +126,8 @@ def test_httproute_persists_sessions_with_a_cookie(render):
     assert not by_kind(objects, "Ingress")
 
 
-def _strict(schema: dict) -> dict:
-    """A CRD's structural schema as the API server applies it under strict field
-    validation (Helm 4's server-side apply): a field the schema does not name is
-    an error, not silently pruned."""
-    if isinstance(schema, dict):
-        schema = {key: _strict(value) for key, value in schema.items()}
-        if "properties" in schema and "additionalProperties" not in schema:
-            schema["additionalProperties"] = False
-    elif isinstance(schema, list):
-        schema = [_strict(item) for item in schema]
-    return schema
-
-
 def _route_errors(route: dict, channel: str) -> list[str]:
-    path = Path(__file__).parent / f"schemas/httproute-v1-{channel}.json"
-    validator = jsonschema.Draft7Validator(_strict(json.loads(path.read_text())))
-    return [
-        f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(route)
-    ]
+    return crd_errors(route, f"httproute-v1-{channel}.json")
 
 
 def test_httproute_fits_the_standard_channel_unless_sessions_persist_on_the_route(render):
@@ -283,6 +267,8 @@ def test_database_url_refused_as_a_plain_setting(chart):
         ("dashboard:\n  replicaCount: two\n", r"/dashboard/replicaCount.*want integer"),
         ("ingress:\n  controler: nginx\n", r"/ingress.*additional properties 'controler'"),
         ("appSettings:\n  DB_POOL: '3'\n", r"invalid propertyName 'DB_POOL'"),
+        # A misspelt setting: the schema admits only app/core/settings.py's names.
+        ("appSettings:\n  APP_DB_POOLSIZE: '3'\n", r"invalid propertyName 'APP_DB_POOLSIZE'"),
         ("dashboard:\n  service:\n    sessionAffinity: Cookie\n", r"sessionAffinity"),
     ],
 )
@@ -495,6 +481,12 @@ def test_network_policies_limit_ingress_and_egress(render):
         assert database[0]["ports"] == [{"port": 5432, "protocol": "TCP"}]
 
 
+@pytest.mark.parametrize("profile", PROFILES)
+def test_no_service_link_variables_reach_the_settings(render, profile: str):
+    for name, spec in pod_specs(render(profile)):
+        assert spec.get("enableServiceLinks") is False, name
+
+
 def test_service_account_token_is_never_mounted(render):
     (account,) = by_kind(render("minimal"), "ServiceAccount")
     assert account["automountServiceAccountToken"] is False
@@ -565,22 +557,23 @@ def test_helm_test_runs_the_smoke_checks_through_the_services(render, profile: s
 
 # --- docs --------------------------------------------------------------------
 
-TABLE_SCRIPT = ROOT / "scripts/chart-values-table.py"
+VALUES_SCRIPT = ROOT / "scripts/chart-values.py"
 
 
-def test_readme_values_table_is_up_to_date():
+def test_readme_table_and_schema_are_generated_from_values_yaml():
     result = subprocess.run(
-        [sys.executable, str(TABLE_SCRIPT), str(CHART), "--check"], capture_output=True, text=True
+        [sys.executable, str(VALUES_SCRIPT), str(CHART), "--check"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_an_undocumented_value_is_refused(tmp_path: Path):
-    shutil.copy(CHART / "README.md", tmp_path / "README.md")
+    for name in ("README.md", "Chart.yaml", "values.schema.json"):
+        shutil.copy(CHART / name, tmp_path / name)
     values = (CHART / "values.yaml").read_text() + "\nsurprise: 1\n"
     (tmp_path / "values.yaml").write_text(values)
     result = subprocess.run(
-        [sys.executable, str(TABLE_SCRIPT), str(tmp_path), "--check"],
+        [sys.executable, str(VALUES_SCRIPT), str(tmp_path), "--check"],
         capture_output=True,
         text=True,
     )

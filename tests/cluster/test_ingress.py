@@ -13,9 +13,8 @@ import uuid
 import pytest
 import requests
 
-from tests.cluster.conftest import deploy_postgres, local_values, make_deploy, write_values
 from tests.support import browser, sticky
-from tests.support.cluster import wait_for
+from tests.support.cluster import deploy_postgres, local_values, make_deploy, wait_for, write_values
 from tests.support.edge import cookie_jar, sign_in
 from tests.support.tools import ROOT
 
@@ -23,6 +22,7 @@ NAMESPACE = "production"
 RELEASE = "streamlit-app"
 DASHBOARD = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=dashboard"
 PROFILE = ROOT / "helm/streamlit-app/ci/traefik-values.yaml"
+SECRET = "streamlit-app-secrets"  # the Secret the profile names
 
 
 def access_log(cluster) -> list[dict]:
@@ -80,7 +80,7 @@ def create_secret(cluster, namespace: str, tmp) -> None:
         (tmp / key).write_text(value)  # as `printf %s`: no trailing newline
         arguments.append(f"--from-file={key}={tmp / key}")
     cluster.kubectl(
-        "create", "secret", "generic", "streamlit-app-secrets", "--namespace", namespace,
+        "create", "secret", "generic", SECRET, "--namespace", namespace,
         *arguments,
     )  # fmt: skip
 
@@ -196,7 +196,7 @@ def test_a_rotated_secret_rolls_the_pods_at_the_next_deploy(cluster, cluster_app
     assert _dashboard_pod_uids(cluster) == before
     rotated = base64.b64encode(b"a-rotated-streamlit-cookie-secret").decode()
     cluster.kubectl(
-        "patch", "secret", "streamlit-app-secrets", "--namespace", NAMESPACE, "--patch",
+        "patch", "secret", SECRET, "--namespace", NAMESPACE, "--patch",
         json.dumps({"data": {"STREAMLIT_SERVER_COOKIE_SECRET": rotated}}),
     )  # fmt: skip
     result = make_deploy(cluster, cluster_app_image, site["values"], RELEASE, NAMESPACE)

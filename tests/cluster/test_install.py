@@ -8,20 +8,22 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import re
 from pathlib import Path
 
 import pytest
 from alembic.script import ScriptDirectory
 
 from app.core import migrate
-from tests.cluster.conftest import deploy_postgres, local_values, make_deploy, write_values
 from tests.support import sticky
+from tests.support.cluster import deploy_postgres, local_values, make_deploy, write_values
 from tests.support.tools import ROOT, free_port
 
 NAMESPACE = "minimal"
 RELEASE = "minimal"
 DASHBOARD = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=dashboard"
 PROFILE = ROOT / "helm/streamlit-app/ci/minimal-values.yaml"
+FULLNAME = f"{RELEASE}-streamlit-app"  # the prefix of the release's objects
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +43,15 @@ def test_make_deploy_runs_helm_test_as_its_gate(installed):
     # helm test --logs prints the smoke pod's own report.
     assert "PASS websocket-run" in output
     assert "OK: 0 of the checks failed" in output
+
+
+def test_make_deploy_states_a_connection_budget_the_database_allows(cluster, installed):
+    # helm prints the chart's NOTES after the upgrade; the budget is counted
+    # in tests/chart/test_connection_budget.py, the server's limit read here.
+    budget = re.search(r"at most (\d+) PostgreSQL connections", installed["result"].stdout)
+    assert budget, installed["result"].stdout
+    allowed = int(sql(cluster, "SELECT current_setting('max_connections')::int - 3"))
+    assert 0 < int(budget.group(1)) <= allowed
 
 
 def sql(cluster, query: str) -> str:
@@ -75,7 +86,7 @@ def test_restricted_admission_rejects_a_pod_without_hardening(cluster, installed
 
 def _service_url(cluster, stack) -> str:
     ip = cluster.kubectl(
-        "get", "service", f"{RELEASE}-streamlit-app-dashboard", "--namespace", NAMESPACE,
+        "get", "service", f"{FULLNAME}-dashboard", "--namespace", NAMESPACE,
         "--output", "jsonpath={.spec.clusterIP}",
     )  # fmt: skip
     return stack.enter_context(cluster.reach(f"{ip}:80"))
@@ -90,7 +101,7 @@ def test_client_ip_affinity_keeps_a_session_on_one_replica(cluster, installed):
         url = _service_url(cluster, stack)
         visit = sticky.visit(url, {})
         assert visit.pinned, visit.upload_statuses
-        service = f"service/{RELEASE}-streamlit-app-dashboard"
+        service = f"service/{FULLNAME}-dashboard"
         cluster.kubectl(
             "patch", service, "--namespace", NAMESPACE, "--patch",
             '{"spec": {"sessionAffinity": "None"}}',
@@ -152,7 +163,7 @@ def test_a_failed_rollout_rolls_back_to_the_working_revision(cluster, cluster_ap
     """A failed upgrade that also changed a secret: the workloads come back,
     the hook Secret keeps the new value and the schema stays where it was
     (chart README: what a rollback does not undo)."""
-    secret = f"{RELEASE}-streamlit-app-secrets"
+    secret = f"{FULLNAME}-secrets"
     changed = write_values(
         installed["tmp"] / "changed-secret.yaml",
         {"secrets": {"STREAMLIT_SERVER_COOKIE_SECRET": "set-by-a-failed-upgrade"}},
@@ -166,7 +177,7 @@ def test_a_failed_rollout_rolls_back_to_the_working_revision(cluster, cluster_ap
     )
     assert history[-1]["description"].startswith("Rollback to")
     env = cluster.kubectl(
-        "get", "deployment", f"{RELEASE}-streamlit-app-dashboard", "--namespace", NAMESPACE,
+        "get", "deployment", f"{FULLNAME}-dashboard", "--namespace", NAMESPACE,
         "--output", "jsonpath={.spec.template.spec.containers[0].env[*].name}",
     )  # fmt: skip
     assert "APP_DB_POOL_SIZE" not in env.split()

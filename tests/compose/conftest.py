@@ -6,105 +6,20 @@ does, except where it asks podman about the containers themselves."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.support.compose import Stack, copy_checkout, remove_leftovers
 from tests.support.image import HOST_CERTS, base_image, podman, podman_env, require_podman, unique
-from tests.support.tools import ROOT, free_port, require_tool
+from tests.support.tools import free_port, require_tool
 
 HINT = (
     "scripts/install-test-deps.sh (podman, runc, the CNI dnsname plugin, oauth2-proxy), "
     "make test (podman-compose)"
 )
-SECRETS = (
-    "POSTGRES_PASSWORD",
-    "APP_DATABASE_URL",
-    "STREAMLIT_SERVER_COOKIE_SECRET",
-    "OAUTH2_PROXY_CLIENT_SECRET",
-    "OAUTH2_PROXY_COOKIE_SECRET",
-)
-
-
-@dataclass
-class Stack:
-    checkout: Path
-    project: str
-    env: dict[str, str]
-    make_vars: list[str]
-    url: str
-    dashboard_port: int
-
-    def make(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        """`make ARGS` in the copy, with this stack's variables; output captured."""
-        return subprocess.run(
-            ["make", "--no-print-directory", *args, *self.make_vars],
-            cwd=self.checkout, env=self.env, capture_output=True, text=True, timeout=timeout,
-        )  # fmt: skip
-
-    def up(self) -> None:
-        result = self.make("up")
-        assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
-
-    def down(self, *flags: str) -> None:
-        result = self.make("down", f"DOWN_FLAGS={' '.join(flags)}", timeout=180)
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-
-    def containers(self) -> dict[str, str]:
-        """Container name by compose service, for every container of the project."""
-        listed = podman(
-            "ps", "--all", "--filter", f"label=io.podman.compose.project={self.project}",
-            "--format", '{{.Names}} {{index .Labels "com.docker.compose.service"}}',
-        )  # fmt: skip
-        return dict(reversed(line.split()) for line in listed.stdout.splitlines())
-
-    def sql(self, query: str) -> str:
-        """One query as the app's database user, through psql in the postgres
-        container (over TCP with the password, as any image's psql can)."""
-        password = (self.checkout / "secrets" / "POSTGRES_PASSWORD").read_text().strip()
-        result = podman(
-            "exec", "--env", f"PGPASSWORD={password}", self.containers()["postgres"],
-            "psql", "--host=127.0.0.1", "--username=app", "--dbname=app", "--tuples-only",
-            "--no-align", f"--command={query}",
-        )  # fmt: skip
-        return result.stdout.strip()
-
-    def secret_values(self) -> dict[str, str]:
-        return {name: (self.checkout / "secrets" / name).read_text().strip() for name in SECRETS}
-
-
-def copy_checkout(target: Path) -> Path:
-    """The tracked and untracked-but-not-ignored files, as a fresh clone of this
-    working tree would have them (no secrets/, no .env), timestamps kept so the
-    virtual environment's make targets stay up to date."""
-    listed = subprocess.run(
-        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-        cwd=ROOT, capture_output=True, check=True,
-    ).stdout.decode()  # fmt: skip
-    for name in filter(None, listed.split("\0")):
-        source, dest = ROOT / name, target / name
-        if source.is_file():
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest, follow_symlinks=False)
-    return target
-
-
-def _remove_leftovers(project: str) -> None:
-    """Whatever `make down` left of this project (a failed start): its containers,
-    pod, volume and network, all named after the unique project."""
-    listed = podman(
-        "ps", "--all", "--quiet", "--filter", f"label=io.podman.compose.project={project}"
-    )
-    for container in listed.stdout.split():
-        podman("rm", "--force", "--time", "5", container, check=False)
-    podman("pod", "rm", "--force", f"pod_{project}", check=False)
-    podman("volume", "rm", "--force", f"{project}_postgres-data", check=False)
-    podman("network", "rm", "--force", f"{project}_default", check=False)
 
 
 @pytest.fixture(scope="session")
@@ -143,5 +58,5 @@ def stack(tmp_path_factory: pytest.TempPathFactory, standin_images: dict) -> Ite
         yield stack
     finally:
         stack.make("down", "DOWN_FLAGS=--volumes", timeout=180)
-        _remove_leftovers(project)
+        remove_leftovers(project)
         podman("image", "rm", f"localhost/{project}-app:test", check=False)

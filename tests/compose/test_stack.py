@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import uuid
 
-from tests.compose.conftest import SECRETS, Stack
+import requests
+
 from tests.support import browser, sticky
 from tests.support.cluster import wait_for
+from tests.support.compose import SECRETS, Stack
 from tests.support.edge import cookie_jar, sign_in
 from tests.support.image import podman
 
@@ -55,6 +57,15 @@ def test_make_up_brings_every_service_to_healthy(stack: Stack):
     }
 
 
+def test_make_up_states_the_connection_budget_against_the_servers_limit(stack: Stack):
+    # Two dashboards and two API workers, 10 connections each; the stand-in
+    # PostgreSQL keeps the default max_connections of 100, 3 reserved.
+    assert (
+        "PostgreSQL connections: at most 40 (4 processes x 10: APP_DB_POOL_SIZE + "
+        "APP_DB_MAX_OVERFLOW) of the 97 the server allows (max_connections less reserved): fits"
+    ) in stack.up_output
+
+
 def test_make_smoke_passes_through_the_published_port(stack: Stack):
     output = smoke(stack)
     for check in ("dashboard-health", "api-ready", "auth-ready", "sign-in-redirect"):
@@ -87,6 +98,25 @@ def test_secrets_are_only_files_never_environment_or_logs(stack: Stack):
         for secret, value in values.items():
             assert value not in environment, f"{secret} in the environment of {service}"
             assert value not in logs.stdout + logs.stderr, f"{secret} in the logs of {service}"
+
+
+# Inside the compose network: each service's metrics, as a scraper there reads them.
+SCRAPED = {
+    "http://dashboard-1:9464/metrics": "dashboard_script_runs_total",
+    "http://dashboard-2:9464/metrics": "streamlit_active_sessions",
+    "http://api:8000/metrics": "api_requests_total",
+    "http://oauth2-proxy:44180/metrics": "oauth2_proxy_requests_total",
+    "http://127.0.0.1:8081/stub_status": "Active connections",
+}
+
+
+def test_metrics_are_served_inside_the_network_and_not_published(stack: Stack):
+    nginx = stack.containers()["nginx"]
+    for url, expected in SCRAPED.items():
+        body = podman("exec", nginx, "wget", "-q", "-O", "-", url).stdout
+        assert expected in body, url
+    published = requests.get(f"{stack.url}/_stcore/metrics", timeout=30)
+    assert published.status_code == 404
 
 
 # Established connections to Streamlit's port 8501 (hex 2135) in a replica.

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import UNIT_ROWS
+from tests.support.data import UNIT_ROWS
 from tests.support.image import podman, unique
 
 

@@ -112,10 +112,31 @@ def sidecar_edge(
         ]
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        stack.enter_context(oauth2_proxy(oauth2_proxy_bin, oauth2_args, port, url, tmp))
+        proxy_metrics, proxy = stack.enter_context(
+            oauth2_proxy(oauth2_proxy_bin, oauth2_args, port, url, tmp)
+        )
         address = dashboard.url.removeprefix("http://")
         # The API is cluster-internal in the chart: not behind the sidecar.
-        yield Edge("sidecar", url, {address: dashboard}, None, None)
+        yield Edge(
+            "sidecar",
+            url,
+            {address: dashboard},
+            None,
+            None,
+            proxy_metrics,
+            tmp / "oauth2-proxy.log",
+            None,
+            None,
+            proxy,
+        )
+
+
+# Runs after every other e2e test: it reads the logs of the whole run.
+LAST = "test_no_secret_or_session_cookie_in_any_log"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.name == LAST)
 
 
 @pytest.fixture(scope="session", params=SHAPES)

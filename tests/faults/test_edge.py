@@ -176,8 +176,8 @@ async def _uncached_forecast(url: str, headers: dict[str, str]) -> RunResult:
 
 def test_oauth2_proxy_down_fails_closed(broken: Broken, reliability: dict):
     edge = broken.edge
-    edge.oauth2_proxy.send_signal(signal.SIGKILL)
-    edge.oauth2_proxy.wait(timeout=10)
+    edge.proxy.send_signal(signal.SIGKILL)
+    edge.proxy.wait(timeout=10)
     protected = broken.user.get(f"{edge.url}/", allow_redirects=False, timeout=10).status_code
     try:
         page(edge.url, broken.headers)

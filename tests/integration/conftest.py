@@ -2,11 +2,8 @@
 
 import pytest
 
-from tests.conftest import seeded_env
+from tests.support.data import FULL_ROWS, seeded_env
 from tests.support.postgres import PostgresServer
-
-# The dataset size the template promises on PostgreSQL.
-FULL_ROWS = 200_000
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 
 import pytest
 import sqlalchemy as sa
@@ -15,9 +18,9 @@ from app.core.db import create_engine_for
 from app.core.models import Base, Order
 from app.core.seed import seed
 from app.core.settings import load_settings
-from tests.conftest import UNIT_ROWS
-from tests.integration.conftest import FULL_ROWS
+from tests.support.data import FULL_ROWS, UNIT_ROWS
 from tests.support.postgres import PostgresServer
+from tests.support.tools import ROOT
 
 YEAR_2025 = queries.Filters(dt.date(2025, 1, 1), dt.date(2025, 12, 31))
 
@@ -105,6 +108,22 @@ def test_each_service_is_named_and_bounded_by_a_statement_timeout(postgres, pg_e
         with pytest.raises(sa.exc.OperationalError, match="statement timeout"):
             conn.exec_driver_sql("SELECT pg_sleep(3)")
     engine.dispose()
+
+
+@pytest.mark.parametrize(("processes", "code"), [(29, 0), (30, 1)])
+def test_connections_check_reads_the_servers_limit(pg_env: dict, processes: int, code: int):
+    """The server runs with max_connections=300 and 3 reserved for superusers:
+    29 pools of 10 fit in its 297, 30 do not (what `make up` prints)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "app.core", "connections", "--processes", str(processes)],
+        env={**os.environ, **pg_env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == code, result.stdout + result.stderr
+    assert f"at most {processes * 10} ({processes} processes x 10" in result.stdout
+    assert "of the 297 the server allows" in result.stdout
 
 
 def test_readyz_follows_the_database_and_its_schema(tmp_path_factory):

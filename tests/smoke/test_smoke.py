@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from tests.smoke.conftest import smoke
 from tests.support import servers
+from tests.support.smoke import smoke
 from tests.support.tools import free_port
 
 

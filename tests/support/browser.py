@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.edge import ISSUED_COOKIES, NOT_CREDENTIALS
 from tests.support.tools import ROOT, require_tool
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -52,6 +53,8 @@ def sign_in(page, url: str, email: str) -> None:
     page.fill('input[placeholder="sub"]', email)  # the provider's login form
     page.press('input[placeholder="sub"]', "Enter")
     page.get_by_text(f"Signed in as {email}").wait_for(timeout=60_000)
+    issued = page.context.cookies()
+    ISSUED_COOKIES.update(c["value"] for c in issued if c["name"] not in NOT_CREDENTIALS)
 
 
 def revenue(page):

@@ -8,16 +8,19 @@ Kubernetes objects. Shared by tests/chart and tests/deploy.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from typing import Any
 
 import helm_python
+import jsonschema
 import pytest
 import yaml
 
 from tests.support.tools import ROOT
 
 CHART = ROOT / "helm/streamlit-app"
+CRD_SCHEMAS = ROOT / "tests/chart/schemas"
 PROFILES = sorted(path.name.removesuffix("-values.yaml") for path in (CHART / "ci").glob("*.yaml"))
 RELEASE, NAMESPACE = "demo", "apps"
 
@@ -86,3 +89,26 @@ def pod_specs(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]
 
 def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
     return [*spec.get("initContainers", []), *spec["containers"]]
+
+
+def _strict(schema: Any) -> Any:
+    """A CRD's structural schema as the API server applies it under strict field
+    validation (Helm 4's server-side apply): a field the schema does not name is
+    an error, not silently pruned."""
+    if isinstance(schema, dict):
+        schema = {key: _strict(value) for key, value in schema.items()}
+        if "properties" in schema and "additionalProperties" not in schema:
+            schema["additionalProperties"] = False
+    elif isinstance(schema, list):
+        schema = [_strict(item) for item in schema]
+    return schema
+
+
+def crd_errors(obj: dict[str, Any], schema_file: str) -> list[str]:
+    """What the CRD's schema (tests/chart/schemas/`schema_file`), applied strictly,
+    finds wrong in `obj`: one "path: message" per error."""
+    schema = json.loads((CRD_SCHEMAS / schema_file).read_text())
+    validator = jsonschema.Draft7Validator(_strict(schema))
+    return [
+        f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(obj)
+    ]

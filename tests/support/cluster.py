@@ -27,6 +27,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
+from tests.support.chart import merge
 from tests.support.tools import ROOT, TOOLS_BIN, free_port, missing
 
 BUILD_HINT = (
@@ -266,3 +269,93 @@ def _environment(kubeconfig: Path, bin_dirs: list[str]) -> dict[str, str]:
         "KUBECONFIG": str(kubeconfig),
         "PATH": os.pathsep.join([*bin_dirs, os.environ["PATH"]]),
     }
+
+
+# --- what the cluster tests deploy ------------------------------------------
+
+# The app's Kubernetes resources on a 2-core node with 3 dashboard replicas.
+SMALL = {"requests": {"cpu": "50m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}}
+
+
+@dataclass
+class Image:
+    repository: str
+    tag: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+def deploy_postgres(cluster, namespace: str, image: str) -> None:
+    """cluster/manifests/postgres.yaml in `namespace`, ready before returning."""
+    manifest = (ROOT / "cluster/manifests/postgres.yaml").read_text()
+    path = Path(cluster.kubeconfig).parent / f"postgres-{namespace}.yaml"
+    path.write_text(manifest.replace("POSTGRES_IMAGE", image))
+    cluster.kubectl("apply", "--namespace", namespace, "--filename", str(path))
+    cluster.kubectl(
+        "rollout", "status", "deployment/postgresql", "--namespace", namespace, "--timeout=180s",
+        timeout=200,
+    )  # fmt: skip
+
+
+@dataclass
+class Provider:
+    """The test OpenID provider: browsers reach `browser_url`, pods `cluster_url`."""
+
+    browser_url: str
+    cluster_url: str
+
+
+@contextlib.contextmanager
+def environ(name: str, value: str) -> Iterator[None]:
+    """`name=value` in os.environ for the block, as it was after."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = before
+
+
+def write_values(path: Path, *layers: dict) -> Path:
+    """A values file for `make deploy` (it takes several, later ones win)."""
+    merged: dict = {}
+    for layer in layers:
+        merged = merge(merged, layer)
+    path.write_text(yaml.safe_dump(merged))
+    return path
+
+
+def local_values() -> dict:
+    """What every install here adds to a chart profile: images imported into the
+    node (never pulled) and requests small enough for 3 replicas on 2 cores."""
+    return {
+        "image": {"pullPolicy": "Never"},
+        "dashboard": {"resources": SMALL},
+        "api": {"resources": SMALL},
+        "migrations": {"resources": SMALL},
+    }
+
+
+def make_deploy(
+    cluster,
+    image: Image,
+    values: list[Path],
+    release: str,
+    namespace: str,
+    smoke_url: str = "",
+    timeout: str = "5m",
+) -> subprocess.CompletedProcess:
+    """The user's command, `make deploy`, against the local cluster."""
+    return cluster.run(
+        "make", "deploy",
+        f"VALUES={' '.join(str(path) for path in values)}",
+        f"IMAGE_REPOSITORY={image.repository}", f"IMAGE_TAG={image.tag}",
+        f"RELEASE={release}", f"NAMESPACE={namespace}",
+        f"SMOKE_URL={smoke_url}", f"DEPLOY_TIMEOUT={timeout}",
+        check=False, timeout=1200,
+    )  # fmt: skip

@@ -1,8 +1,7 @@
 """The edge on loopback for tests: signing in through the real flow, as a browser
-without JavaScript does, and the parts of the nginx shape (nginx with our config,
-the real oauth2-proxy, a test OpenID provider, two dashboards and the API).
-
-tests/e2e's fixtures and the fault suite build their edges from these.
+without JavaScript does, and the parts the edges are built from (nginx with our
+config, the real pinned oauth2-proxy, a test OpenID provider, the dashboards
+and the API). tests/e2e's fixtures and the fault suite build their edges here.
 """
 
 from __future__ import annotations
@@ -28,21 +27,9 @@ INSTALL_HINT = "scripts/install-test-deps.sh (apt nginx; oauth2-proxy built with
 # A user whose provider states a preferred_username: it arrives as the name.
 NAMED_USER = ("dora@example.com", "dora.m")
 
-
-def nginx_binary() -> str:
-    return require_tool("nginx", INSTALL_HINT, ("/usr/sbin",))
-
-
-def oauth2_proxy_binary() -> str:
-    """The oauth2-proxy binary, at exactly the release the chart and compose pin."""
-    binary = require_tool("oauth2-proxy", INSTALL_HINT, (str(TOOLS_BIN),))
-    pinned = yaml.safe_load((CHART / "values.yaml").read_text())["oauth2Proxy"]["image"]["tag"]
-    version = subprocess.run(
-        [binary, "--version"], capture_output=True, text=True, check=False
-    ).stdout
-    if f"oauth2-proxy {pinned} " not in version:
-        missing(f"oauth2-proxy {pinned} (found: {version.strip() or 'no version'})", INSTALL_HINT)
-    return binary
+# Every session cookie a sign-in got in this test run (the log test looks for them).
+ISSUED_COOKIES: set[str] = set()
+NOT_CREDENTIALS = {"route"}  # nginx's replica choice
 
 
 def sign_in(url: str, email: str) -> requests.Session:
@@ -52,6 +39,7 @@ def sign_in(url: str, email: str) -> requests.Session:
     assert "<form" in form.text, f"no login form at {form.url}"
     landed = session.post(form.url, data={"sub": email}, timeout=30)
     assert landed.status_code == 200, landed.text[:300]
+    ISSUED_COOKIES.update(v for k, v in cookie_jar(session).items() if k not in NOT_CREDENTIALS)
     return session
 
 
@@ -71,13 +59,18 @@ class Edge:
     replicas: dict[str, servers.Server]  # dashboards by address
     api_url: str | None  # the API where the edge exposes it
     nginx_log: Path | None
-    api: servers.Server | None = None  # the API process, where the edge runs its own
-    oauth2_proxy: subprocess.Popen | None = None
+    proxy_metrics_url: str  # oauth2-proxy's Prometheus metrics
+    proxy_log: Path
+    api: servers.Server | None  # the API process (nginx shape)
+    stub_status_url: str | None  # nginx's counters (nginx shape)
+    proxy: subprocess.Popen  # the oauth2-proxy process
 
 
 @contextlib.contextmanager
 def process(argv: list[str], log: Path, health: str) -> Iterator[subprocess.Popen]:
-    with log.open("w") as out:
+    # Append mode: nginx reopens /dev/stdout for its access log (O_APPEND) beside
+    # its error log on stderr; both must append or one overwrites the other.
+    with log.open("a") as out:
         process = subprocess.Popen(
             argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
@@ -90,13 +83,16 @@ def process(argv: list[str], log: Path, health: str) -> Iterator[subprocess.Pope
         process.wait(timeout=20)
 
 
-def render_nginx(target: Path, port: int, upstreams: str) -> Path:
-    """Our nginx/ directory with only upstreams.conf and the listen port replaced."""
+def render_nginx(target: Path, port: int, upstreams: str, status_port: int | None = None) -> Path:
+    """Our nginx/ directory with only upstreams.conf and the listen ports replaced
+    (the edge's; stub_status's on `status_port`, a free one if not given)."""
     shutil.copytree(ROOT / "nginx", target)
     (target / "upstreams.conf").write_text(upstreams)
     config = target / "nginx.conf"
-    text, count = re.subn(r"listen 8080;", f"listen 127.0.0.1:{port};", config.read_text())
-    assert count == 1, "nginx.conf no longer has the 'listen 8080;' the test replaces"
+    text = config.read_text()
+    for production, test_port in (("8080", port), ("8081", status_port or free_port())):
+        text, count = re.subn(rf"listen {production};", f"listen 127.0.0.1:{test_port};", text)
+        assert count == 1, f"nginx.conf no longer has the 'listen {production};' the test replaces"
     config.write_text(text)
     return config
 
@@ -115,33 +111,20 @@ def loopback_upstreams(dashboards: list[str], api: str, oauth2_proxy: str) -> st
     return production
 
 
-@contextlib.contextmanager
-def oauth2_proxy(
-    binary: str, args: list[str], port: int, public_url: str, tmp: Path
-) -> Iterator[subprocess.Popen]:
-    """oauth2-proxy on `port` with `args`, its secrets read from files (written as
-    `make secrets` writes them: no trailing newline), its callback at `public_url`
-    and the test-only flags."""
-    client_secret, cookie_secret = (
-        tmp / "OAUTH2_PROXY_CLIENT_SECRET",
-        tmp / "OAUTH2_PROXY_COOKIE_SECRET",
-    )
-    client_secret.write_text("edge-test-client-secret")
-    cookie_secret.write_text("0123456789abcdef0123456789abcdef")
-    argv = [
-        binary,
-        *args,
-        f"--client-secret-file={client_secret}",
-        f"--cookie-secret-file={cookie_secret}",
-        f"--redirect-url={public_url}/oauth2/callback",
-        # Test-only: plain HTTP, and the mock provider's unverified e-mails.
-        f"--http-address=127.0.0.1:{port}",
-        "--cookie-secure=false",
-        "--cookie-name=_edge_test_session",
-        "--insecure-oidc-allow-unverified-email",
-    ]
-    with process(argv, tmp / "oauth2-proxy.log", f"http://127.0.0.1:{port}/oauth2/ping") as proxy:
-        yield proxy
+def nginx_binary() -> str:
+    return require_tool("nginx", INSTALL_HINT, ("/usr/sbin",))
+
+
+def oauth2_proxy_binary() -> str:
+    """The oauth2-proxy binary, at exactly the release the chart and compose pin."""
+    binary = require_tool("oauth2-proxy", INSTALL_HINT, (str(TOOLS_BIN),))
+    pinned = yaml.safe_load((CHART / "values.yaml").read_text())["oauth2Proxy"]["image"]["tag"]
+    version = subprocess.run(
+        [binary, "--version"], capture_output=True, text=True, check=False
+    ).stdout
+    if f"oauth2-proxy {pinned} " not in version:
+        missing(f"oauth2-proxy {pinned} (found: {version.strip() or 'no version'})", INSTALL_HINT)
+    return binary
 
 
 @contextlib.contextmanager
@@ -154,6 +137,43 @@ def serve_issuer() -> Iterator[str]:
     user = User(sub=email, claims={"email": email, "preferred_username": name})
     with run_server_in_thread(port=free_port(), user_claims=[user]) as server:
         yield f"http://127.0.0.1:{server.server_port}"
+
+
+# The secrets the edge's oauth2-proxy reads (tests grep every log for them).
+CLIENT_SECRET = "edge-test-client-secret"
+COOKIE_SECRET = "0123456789abcdef0123456789abcdef"
+
+
+@contextlib.contextmanager
+def oauth2_proxy(
+    binary: str, args: list[str], port: int, public_url: str, tmp: Path
+) -> Iterator[tuple[str, subprocess.Popen]]:
+    """oauth2-proxy on `port` with `args`, its secrets read from files (written as
+    `make secrets` writes them: no trailing newline), its callback at `public_url`
+    and the test-only flags; yields the URL of its metrics and its process."""
+    client_secret, cookie_secret = (
+        tmp / "OAUTH2_PROXY_CLIENT_SECRET",
+        tmp / "OAUTH2_PROXY_COOKIE_SECRET",
+    )
+    client_secret.write_text(CLIENT_SECRET)
+    cookie_secret.write_text(COOKIE_SECRET)
+    metrics = f"127.0.0.1:{free_port()}"
+    argv = [
+        binary,
+        *args,
+        f"--client-secret-file={client_secret}",
+        f"--cookie-secret-file={cookie_secret}",
+        f"--redirect-url={public_url}/oauth2/callback",
+        # Test-only: plain HTTP, and the mock provider's unverified e-mails.
+        f"--http-address=127.0.0.1:{port}",
+        "--cookie-secure=false",
+        "--cookie-name=_edge_test_session",
+        "--insecure-oidc-allow-unverified-email",
+        f"--metrics-address={metrics}",
+    ]
+    health = f"http://127.0.0.1:{port}/oauth2/ping"
+    with process(argv, tmp / "oauth2-proxy.log", health) as proxy:
+        yield f"http://{metrics}/metrics", proxy
 
 
 @contextlib.contextmanager
@@ -175,16 +195,18 @@ def serve_nginx_edge(
             "--client-id=edge-test",
         ]
         # Its callback is nginx's: the browser comes back through the edge.
-        proxy = stack.enter_context(
+        proxy_metrics, proxy = stack.enter_context(
             oauth2_proxy(oauth2_proxy_bin, oauth2_args, proxy_port, url, tmp)
         )
         addresses = [r.url.removeprefix("http://") for r in replicas]
+        status_port = free_port()
         config = render_nginx(
             tmp / "nginx",
             nginx_port,
             loopback_upstreams(
                 addresses, api.url.removeprefix("http://"), f"127.0.0.1:{proxy_port}"
             ),
+            status_port,
         )
         nginx_log = tmp / "nginx.log"
         stack.enter_context(
@@ -200,6 +222,9 @@ def serve_nginx_edge(
             dict(zip(addresses, replicas, strict=True)),
             f"{url}/api",
             nginx_log,
+            proxy_metrics,
+            tmp / "oauth2-proxy.log",
             api,
+            f"http://127.0.0.1:{status_port}/stub_status",
             proxy,
         )

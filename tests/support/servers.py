@@ -24,6 +24,7 @@ class Server:
     url: str
     process: subprocess.Popen
     log: Path
+    metrics_url: str | None = None  # its Prometheus metrics
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -44,7 +45,13 @@ def wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 6
 
 @contextlib.contextmanager
 def _serve(
-    argv: list[str], env: Mapping[str, str], health: str, url: str, log: Path, cwd: Path = ROOT
+    argv: list[str],
+    env: Mapping[str, str],
+    health: str,
+    url: str,
+    log: Path,
+    cwd: Path = ROOT,
+    metrics_url: str | None = None,
 ) -> Iterator[Server]:
     full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
     with log.open("w") as out:
@@ -58,7 +65,7 @@ def _serve(
         )
     try:
         wait_http(url + health, process, log)
-        yield Server(url, process, log)
+        yield Server(url, process, log, metrics_url)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -77,20 +84,28 @@ def dashboard(
     cwd: Path = ROOT,
     script: str = "app/dashboard/streamlit_app.py",
 ) -> contextlib.AbstractContextManager[Server]:
-    """`streamlit run` of the dashboard (or another `script`) with `cwd`'s .streamlit/config.toml.
+    """The dashboard (or another `script`) as the image starts it (`python -m app.dashboard
+    run`: `streamlit run` with JSON logs and the metrics server) with `cwd`'s
+    .streamlit/config.toml, its metrics server on a port of its own.
 
     Another `cwd` must hold the app as app/ (a link to the repo's will do).
     """
     port = port or free_port()
+    metrics_port = free_port()
+    env = {"APP_METRICS_PORT": str(metrics_port), "APP_METRICS_ADDRESS": "127.0.0.1", **env}
     argv = [
-        str(BIN / "streamlit"),
+        str(BIN / "python"),
+        "-m",
+        "app.dashboard",
         "run",
         script,
         "--server.port",
         str(port),
         *extra_args,
     ]
-    return _serve(argv, env, "/_stcore/health", f"http://127.0.0.1:{port}", log, cwd)
+    url = f"http://127.0.0.1:{port}"
+    metrics_url = f"http://127.0.0.1:{env['APP_METRICS_PORT']}/metrics"
+    return _serve(argv, env, "/_stcore/health", url, log, cwd, metrics_url)
 
 
 def api(
@@ -100,4 +115,5 @@ def api(
     port = port or free_port()
     argv = [str(BIN / "gunicorn"), "-c", "app/api/gunicorn.conf.py", "app.api.wsgi:create_app()"]
     env = {"GUNICORN_BIND": f"127.0.0.1:{port}", **env}
-    return _serve(argv, env, "/healthz", f"http://127.0.0.1:{port}", log)
+    url = f"http://127.0.0.1:{port}"
+    return _serve(argv, env, "/healthz", url, log, metrics_url=f"{url}/metrics")

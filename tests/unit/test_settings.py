@@ -102,3 +102,30 @@ def test_the_cli_reports_bad_config_one_line_per_problem(tmp_path: Path):
         ["configuration error", " APP_DB_POOL_SIZE"],
         ["configuration error", " APP_API_TIMEOUT"],
     ]
+
+
+def test_an_unknown_setting_is_named_with_the_closest_one(settings_for, caplog):
+    settings = settings_for({"APP_DB_POOLSIZE": "3", "APP_CACHE_TTL": "60", "APP_ZZZ": "1"})
+    assert settings.db_pool_size == 5  # the misspelt one changed nothing
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "APP_DB_POOLSIZE is not a setting of this app and is ignored; did you mean "
+        "APP_DB_POOL_SIZE?",
+        "APP_ZZZ is not a setting of this app and is ignored",
+    ]
+
+
+def test_check_config_shows_the_warning_and_still_passes():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "app.core", "check-config"],
+        env={"APP_CACHE_TL": "60", "APP_DATA_DIR": "/tmp", "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "APP_CACHE_TL is not a setting of this app and is ignored; did you mean" in result.stderr

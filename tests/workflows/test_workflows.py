@@ -24,6 +24,8 @@ from tests.support.chart import profile_values
 from tests.support.tools import ROOT, TOOLS_BIN, require_tool
 
 WORKFLOWS = sorted((ROOT / ".github/workflows").glob("*.yml"))
+# An environment's APP_URL variable.
+APP_URL = "https://app.example.org"
 INSTALL = "scripts/install-test-deps.sh --lint-tools (actionlint, helm); make test (zizmor)"
 # What every pinned `uses:` line looks like: owner/repo[/path]@<commit> # v<version>
 PINNED = re.compile(r"uses: [\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
@@ -177,7 +179,7 @@ def test_deploy_refuses_a_bad_tag_a_missing_values_file_or_url(tmp_path: Path):
     values = tmp_path / "staging.yaml"
     values.write_text("{}\n")
     good = {"ENVIRONMENT": "staging", "VALUES_FILE": str(values), "IMAGE_TAG": "1.2.3",
-            "APP_URL": "https://app.example.org"}  # fmt: skip
+            "APP_URL": APP_URL}  # fmt: skip
     assert _bash(check, good).returncode == 0
     cases = {
         "IMAGE_TAG": ("1.2.3; curl evil", "::error::image-tag '1.2.3; curl evil' is not a valid"),
@@ -199,7 +201,7 @@ def test_deploy_step_runs_make_deploy_with_the_environment(tmp_path: Path):
     path = os.pathsep.join([str(Path(helm).parent), str(Path(kubectl).parent), os.environ["PATH"]])
     result = _bash(
         _deploy_step("make deploy"),
-        {"VALUES_FILE": str(values), "IMAGE_TAG": "1.2.3", "APP_URL": "https://app.example.org",
+        {"VALUES_FILE": str(values), "IMAGE_TAG": "1.2.3", "APP_URL": APP_URL,
          "GITHUB_REPOSITORY": "Acme/Sales-Dash", "DRY_RUN": "1", "PATH": path},
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -104,6 +104,9 @@ OAUTH2_PROXY_COOKIE_SECRET: [oauth2-proxy]
 {{/* Pod-level hardening: the restricted Pod Security Standard. */}}
 {{- define "streamlit-app.podSecurity" -}}
 automountServiceAccountToken: false
+# No Docker-link variables for the namespace's Services: one named "app" would
+# inject APP_* names the settings would take for their own.
+enableServiceLinks: false
 securityContext:
   runAsNonRoot: true
   runAsUser: 10001
@@ -176,6 +179,51 @@ them: non-secret APP_* values here, secrets as files in APP_SECRETS_DIR. */}}
 {{- end }}
 {{- end -}}
 
+{{/*
+The most PostgreSQL connections the release can hold at once, as YAML: each
+process's pool bound (APP_DB_POOL_SIZE + APP_DB_MAX_OVERFLOW, defaults as in
+app/core/settings.py) times the processes that can run together. A Deployment
+peaks at its most pods (the autoscaler's maximum, else its replicas) plus a
+rolling update's surge (Kubernetes' default 25%, rounded up); each API pod runs
+`workers` processes; the migrations Job runs before the rollout, one connection.
+*/}}
+{{- define "streamlit-app.connectionBudget" -}}
+{{- $settings := .Values.appSettings }}
+{{- $size := hasKey $settings "APP_DB_POOL_SIZE" | ternary (get $settings "APP_DB_POOL_SIZE") 5 | int }}
+{{- $overflow := hasKey $settings "APP_DB_MAX_OVERFLOW" | ternary (get $settings "APP_DB_MAX_OVERFLOW") 5 | int }}
+{{- $bound := add $size $overflow }}
+{{- $peak := dict }}
+{{- range $component := list "dashboard" "api" }}
+{{- $values := index $.Values $component }}
+{{- $pods := $values.autoscaling.enabled | ternary $values.autoscaling.maxReplicas $values.replicaCount | int }}
+{{- $_ := set $peak $component (add $pods (div (add $pods 3) 4)) }}
+{{- end }}
+{{- $dashboard := mul $peak.dashboard $bound }}
+{{- $api := mul $peak.api .Values.api.workers $bound }}
+{{- $migrations := .Values.migrations.enabled | ternary 1 0 }}
+poolBound: {{ $bound }}
+dashboard: {{ $dashboard }}
+api: {{ $api }}
+migrations: {{ $migrations }}
+total: {{ add $dashboard $api $migrations }}
+{{- end -}}
+
+{{/* One line for people: where the release's connections go. */}}
+{{- define "streamlit-app.connectionBudgetLine" -}}
+{{- $budget := include "streamlit-app.connectionBudget" . | fromYaml -}}
+at most {{ $budget.total }} PostgreSQL connections (dashboard {{ $budget.dashboard }}, API {{ $budget.api }}, migrations {{ $budget.migrations }}; {{ $budget.poolBound }} per process)
+{{- end -}}
+
+{{/* Fail the render when the pods could open more connections than the
+database lets this release have (database.maxConnections; 0: no check). */}}
+{{- define "streamlit-app.checkConnectionBudget" -}}
+{{- $budget := include "streamlit-app.connectionBudget" . | fromYaml }}
+{{- $limit := int .Values.database.maxConnections }}
+{{- if and $limit (gt (int $budget.total) $limit) }}
+{{- fail (printf "database.maxConnections: the release could open %s, more than the %d the database allows it. Lower dashboard/api replicas, autoscaling.maxReplicas, api.workers or appSettings.APP_DB_POOL_SIZE/APP_DB_MAX_OVERFLOW, or put a pooler such as PgBouncer in front (chart README, Connection budget)" (include "streamlit-app.connectionBudgetLine" .) $limit) }}
+{{- end }}
+{{- end -}}
+
 {{/* Mounts and volumes of a container of the app image: its secrets and a
 writable /tmp. (dict "root" $ "container" "api") */}}
 {{- define "streamlit-app.appMounts" -}}
@@ -238,4 +286,23 @@ checkov.io/skip2: CKV_K8S_43=Tags by default so the chart installs anywhere; pro
 checkov.io/skip3: CKV_K8S_8=Runs once to completion; a liveness probe has nothing to restart
 checkov.io/skip4: CKV_K8S_9=Runs once to completion; no Service routes to it
 {{- end }}
+{{- end -}}
+
+{{/* oauth2-proxy's metrics port: metrics_address in files/oauth2-proxy.cfg. */}}
+{{- define "streamlit-app.oauth2ProxyMetricsPort" -}}44180{{- end -}}
+
+{{/* NetworkPolicy ingress from Prometheus (metrics.scrapeNamespaces) to metrics
+ports: (dict "root" $ "ports" (list 9464)). The API serves /metrics on its one
+port, so the API's whole port is open to those namespaces. */}}
+{{- define "streamlit-app.scrapeIngress" -}}
+- from:
+    {{- range .root.Values.metrics.scrapeNamespaces }}
+    - namespaceSelector:
+        matchLabels:
+          kubernetes.io/metadata.name: {{ . }}
+    {{- end }}
+  ports:
+    {{- range .ports }}
+    - {port: {{ . }}, protocol: TCP}
+    {{- end }}
 {{- end -}}

@@ -12,7 +12,7 @@ import requests
 from app.core import queries
 from app.core.db import create_engine_for
 from app.core.settings import get_settings
-from bench.apps import layout
+from tests.bench.apps import layout
 
 settings = get_settings()
 engine = create_engine_for(settings, "dashboard")  # the anti-pattern: one per rerun

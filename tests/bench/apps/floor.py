@@ -5,8 +5,8 @@ computed from the orders read once per process, each distinct filter once
 (memory.py). The chart shows history only: a forecast is the API's work.
 """
 
-from bench.apps import layout
-from bench.apps.memory import DIMENSIONS, answers
+from tests.bench.apps import layout
+from tests.bench.apps.memory import DIMENSIONS, answers
 
 filters, _months = layout.sidebar(DIMENSIONS)
 layout.body(*answers(filters))

@@ -1,4 +1,4 @@
-"""Run the smoke CLI as a deployment pipeline does: a separate process, its exit code."""
+"""The smoke CLI run as a deployment pipeline does: a separate process, its exit code."""
 
 import subprocess
 import sys

@@ -1,7 +1,7 @@
 """The benchmark sweep: three apps by concurrent sessions on a real PostgreSQL, then options.
 
-    python -m bench.run --profile quick --out docs/benchmark-quick.md
-    python -m bench.run --profile full                      # docs/benchmark.md + .png
+    python -m tests.bench.run --profile quick --out docs/benchmark-quick.md
+    python -m tests.bench.run --profile full                      # docs/benchmark.md + .png
 
 Starts its own PostgreSQL cluster (tests/support/postgres.py) and the API,
 seeds the orders, then for each concurrency and each app (reference, naive,
@@ -29,17 +29,17 @@ import streamlit
 from sqlalchemy.engine import make_url
 
 from app.core.settings import load_settings
-from bench.load import errors_by_kind, load
-from bench.report import RunStats, write
-from bench.sample import Sampler, streamlit_metrics
-from tests.conftest import seeded_env
+from app.ops.loadtest import errors_by_kind, load
+from tests.bench.report import RunStats, write
+from tests.bench.sample import Sampler, streamlit_metrics
+from tests.support.data import seeded_env
 from tests.support.postgres import PostgresServer
 from tests.support.servers import Server, api, dashboard
 
 APPS = {
     "reference": "app/dashboard/streamlit_app.py",
-    "naive": "bench/apps/naive.py",
-    "floor": "bench/apps/floor.py",
+    "naive": "tests/bench/apps/naive.py",
+    "floor": "tests/bench/apps/floor.py",
 }
 # The first entry is .streamlit/config.toml as it is; the others change one option.
 OPTIONS = {
@@ -116,7 +116,7 @@ def measure(
         samples=samples.count,
         metrics=metrics,
         label=label,
-        revenue_varied=sum(len(set(result.revenues)) > 1 for result in results),
+        revenue_varied=sum(len(set(result.watched)) > 1 for result in results),
     )
     print(
         f"{label}: {sessions} sessions, {stats.reruns}/{stats.reruns_planned} reruns,"
@@ -131,7 +131,7 @@ def machine_facts(args: argparse.Namespace, pg: PostgresServer, api_server: Serv
     memory_kb = int(Path("/proc/meminfo").read_text().split()[1])
     with sa.create_engine(pg.url(), poolclass=sa.NullPool).connect() as conn:
         pg_version = conn.scalar(sa.text("SHOW server_version"))
-    command = shlex.join(["python", "-m", "bench.run", *sys.argv[1:]])
+    command = shlex.join(["python", "-m", "tests.bench.run", *sys.argv[1:]])
     return {
         "Command": f"`{command}` ({'make bench-full' if args.profile == 'full' else 'make bench'})",
         "Date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -150,9 +150,10 @@ NOTES = [
     "Client, servers and PostgreSQL share one machine: figures compare apps and options"
     " measured in the same run; absolute seconds depend on the machine.",
     "Latency is from sending a widget change to `script_finished`, measured by the"
-    " load generator (bench/load.py) over Streamlit's WebSocket protocol. The sweep loads"
-    " one dashboard process directly, to measure the process; tests/e2e/test_bench_edge.py"
-    " runs the same generator through nginx and the oauth2-proxy sign-in.",
+    " load generator (app/ops/loadtest.py, `make loadtest`) over Streamlit's WebSocket"
+    " protocol. The sweep loads one dashboard process directly, to measure the process;"
+    " tests/e2e/test_bench_edge.py runs the same generator through nginx and the"
+    " oauth2-proxy sign-in.",
     "PG peak/mean: connections of the dashboard process in `pg_stat_activity`"
     " (client backends with application_name `dashboard`: the parallel query workers"
     " PostgreSQL lists under the same name are not connections), sampled every 100 ms;"
@@ -167,9 +168,9 @@ NOTES = [
     " the run in % of one core (from /proc). A Python process runs its script threads"
     " under one GIL, so near 100% means one replica is saturated: more replicas behind"
     " the sticky edge, not more threads, add capacity.",
-    "naive: bench/apps/naive.py, an engine and its connections made in the script body"
+    "naive: tests/bench/apps/naive.py, an engine and its connections made in the script body"
     " on every rerun and never disposed, nothing cached, the API called on every rerun."
-    " floor: bench/apps/floor.py, the same page over orders read once per process, each"
+    " floor: tests/bench/apps/floor.py, the same page over orders read once per process, each"
     " distinct filter's answers computed once and kept: no I/O, a free and unbounded cache.",
     "st cache KB and cache hits: `cache_memory_bytes` and `cache_lookups_total` (hit and"
     " miss of `st.cache_data`) from Streamlit's `/_stcore/metrics` at the end of the run"

@@ -1,1 +1,0 @@
-"""Load benchmark: many browserless Streamlit sessions against the dashboard."""
