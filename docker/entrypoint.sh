@@ -12,6 +12,10 @@ if [ "$#" -gt 0 ]; then shift; fi
 
 case "$command" in
   dashboard)
+    # A bad configuration stops here, one line per problem and exit 2: Streamlit
+    # would serve an error page and answer its health path with 200. (The API's
+    # gunicorn.conf.py does the same check as gunicorn reads it.)
+    python3 -m app.core check-config >/dev/null
     # Every replica must share the cookie secret. Secrets come as files
     # (compose secrets, Kubernetes volumes); Streamlit reads it from this variable.
     if [ -n "${STREAMLIT_SERVER_COOKIE_SECRET_FILE:-}" ]; then

@@ -8,6 +8,8 @@ dashboard_port="${DASHBOARD_PORT:-8501}"
 api_port="${API_PORT:-8000}"
 export APP_API_URL="${APP_API_URL:-http://127.0.0.1:${api_port}}"
 
+# One line per configuration problem and exit 2, before anything starts.
+"$bin/python" -m app.core check-config
 "$bin/python" -m app.core seed
 
 GUNICORN_BIND="127.0.0.1:${api_port}" "$bin/gunicorn" -c app/api/gunicorn.conf.py \

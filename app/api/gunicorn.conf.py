@@ -23,6 +23,7 @@ metrics_dir = os.environ.setdefault(
 from prometheus_client import multiprocess  # noqa: E402
 
 from app.core.logs import gunicorn_logconfig  # noqa: E402
+from app.core.settings import load_settings_or_exit  # noqa: E402
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
@@ -67,3 +68,9 @@ def on_exit(_server) -> None:
 
 def child_exit(_server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
+
+
+# The app's settings are checked now, as gunicorn reads this file, before it
+# logs, binds or forks anything: a bad one is one line each and exit 2, not a
+# traceback per worker.
+load_settings_or_exit()

@@ -4,6 +4,7 @@ Every answer is JSON, errors included: 400 names the bad parameter, 503 says
 the database is unavailable, anything unexpected is a 500 without a trace.
 Parameters are bounded before any query sees them (ForecastParams): a bad one
 is always a 400, never a driver error (PostgreSQL refuses a NUL byte, say).
+No answer carries internals (addresses, driver messages): those are logged.
 /metrics serves Prometheus metrics (app/api/metrics.py).
 """
 
@@ -30,8 +31,8 @@ from werkzeug.exceptions import HTTPException
 
 from app.api import metrics
 from app.api.forecast import forecast
-from app.core import queries
-from app.core.db import create_engine_for
+from app.core import migrate, queries
+from app.core.db import create_engine_for, describe, wait_limit
 from app.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the WSGI app with one engine for this process (one gunicorn worker)."""
     settings = settings or get_settings()
     engine = create_engine_for(settings, APPLICATION_NAME)
+    schema_head = migrate.head()
     app = Flask(__name__)
     app.json.sort_keys = False
     # Every route is GET (and HEAD); OPTIONS too is a 405 in JSON, not Flask's empty 200.
@@ -129,13 +131,23 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.get("/readyz")
     def readyz():
-        """200 when the database answers in time (APP_READY_TIMEOUT), else 503 with the reason."""
+        """200 when the database answers within APP_READY_TIMEOUT with the schema this code
+        needs (its Alembic head); else 503 naming only which (`database` or `schema`).
+
+        Public: the edge serves it without a session. The detail (the driver's
+        message, host and port included) goes to the log, never into the answer.
+        """
         try:
-            queries.ping(engine, timeout=settings.ready_timeout)
+            with wait_limit(settings.ready_timeout):
+                revision = queries.schema_revision(engine)
         except SQLAlchemyError as error:
             metrics.DATABASE_READY.set(0)
-            reason = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-            return {"status": "unavailable", "reason": f"database: {reason}"}, 503
+            log.warning("not ready: database %r: %s", engine.url, describe(error))
+            return {"status": "unavailable", "reason": "database"}, 503
+        if revision != schema_head:
+            metrics.DATABASE_READY.set(0)
+            log.warning("not ready: schema at %s, this code needs %s", revision, schema_head)
+            return {"status": "unavailable", "reason": "schema"}, 503
         metrics.DATABASE_READY.set(1)
         return {"status": "ready"}
 
@@ -166,7 +178,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     @app.errorhandler(SQLAlchemyError)
     def database_unavailable(error: SQLAlchemyError):
         metrics.ERRORS.labels("database").inc()
-        log.warning("database error: %s", error)
+        log.warning("database error at %r: %s", engine.url, describe(error))
         return jsonify(error="database unavailable, try again shortly"), 503
 
     @app.errorhandler(HTTPException)

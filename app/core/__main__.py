@@ -11,13 +11,15 @@ from sqlalchemy.exc import OperationalError
 from app.core import migrate, queries
 from app.core.db import create_engine_for
 from app.core.seed import seed
-from app.core.settings import ConfigError, load_settings
+from app.core.settings import load_settings_or_exit
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.core", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("check-config", help="validate settings and exit")
+    sub.add_parser(
+        "check-config", help="validate settings: one line per problem and exit 2, or exit 0"
+    )
     sub.add_parser("migrate", help="upgrade the schema to the newest revision")
     down = sub.add_parser("downgrade", help="downgrade the schema")
     down.add_argument("revision", nargs="?", default="base")
@@ -31,11 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    settings = load_settings_or_exit()
     if args.command == "check-config":
         print("configuration ok")
         return 0

@@ -3,18 +3,107 @@
 Each service calls ``create_engine_for`` once (the dashboard through
 ``st.cache_resource``, the API per gunicorn worker) and passes its own
 ``application_name`` so ``pg_stat_activity`` counts connections per service.
+
+Every wait on PostgreSQL is bounded on the client, because the server's own
+limits need a server that answers. A server that is stopped refuses at once; a
+server that is frozen (a stopped VM, a hung host, SIGSTOP: connections stay
+open, the kernel still acknowledges every packet, nothing answers) keeps
+libpq waiting forever, and TCP keepalives or ``tcp_user_timeout`` never fire
+while the peer's kernel answers for it. So psycopg2 runs with a wait callback
+(its "green" mode) that gives up on
+
+- a new connection after ``db_connect_timeout`` seconds (libpq's own
+  ``connect_timeout`` stays set for the same bound outside this module);
+- any statement (the pool's pre-ping, a query, a commit) after
+  ``db_statement_timeout_ms`` plus ``CANCEL_GRACE``: the server cancels a slow
+  statement itself at ``statement_timeout``, the grace lets that answer arrive.
+
+Giving up closes the connection; SQLAlchemy then sees a disconnect and
+invalidates the whole pool, so once the server answers again every session
+gets fresh connections (``pool_pre_ping`` catches any left over). Waiting for
+a free pooled connection is bounded by ``db_pool_timeout``. ``wait_limit``
+puts a deadline on every wait inside one block of code (the API's readiness
+check: its pre-ping, reconnect and query together).
 """
 
 from __future__ import annotations
 
+import contextlib
+import select
 import sqlite3
+import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 
+import psycopg2
+import psycopg2.extensions
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
 
 from app.core.metrics import MeteredQueuePool
 from app.core.settings import Settings
+
+# Seconds the client waits past statement_timeout for the server's own cancel.
+CANCEL_GRACE = 1.0
+
+_deadline: ContextVar[float | None] = ContextVar("database_deadline", default=None)
+
+
+@contextlib.contextmanager
+def wait_limit(seconds: float) -> Iterator[None]:
+    """End every database wait in this block (this thread) `seconds` from now at the latest."""
+    token = _deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+class BoundedConnection(psycopg2.extensions.connection):
+    """A psycopg2 connection whose waits `_wait` bounds (create_engine_for sets the bounds)."""
+
+    connect_seconds: float
+    statement_seconds: float
+
+
+def _bounded_connection_class(settings: Settings) -> type[BoundedConnection]:
+    return type(
+        "BoundedConnection",
+        (BoundedConnection,),
+        {
+            "connect_seconds": float(settings.db_connect_timeout),
+            "statement_seconds": settings.db_statement_timeout_ms / 1000 + CANCEL_GRACE,
+        },
+    )
+
+
+def _wait(conn: psycopg2.extensions.connection) -> None:
+    """psycopg2's wait callback: poll the socket until libpq is done, or give up."""
+    if isinstance(conn, BoundedConnection):
+        setup = conn.status == psycopg2.extensions.STATUS_SETUP
+        limit = conn.connect_seconds if setup else conn.statement_seconds
+        if (block_end := _deadline.get()) is not None:
+            limit = max(0.0, min(limit, block_end - time.monotonic()))
+    else:  # a connection made elsewhere (a tool, a test): waits as long as it takes
+        limit = None
+    deadline = None if limit is None else time.monotonic() + limit
+    poller = select.poll()  # not select.select: a busy process has descriptors above 1024
+    while (state := conn.poll()) != psycopg2.extensions.POLL_OK:
+        events = select.POLLIN if state == psycopg2.extensions.POLL_READ else select.POLLOUT
+        poller.register(conn.fileno(), events | select.POLLERR)
+        timeout_ms = None if deadline is None else max(0.0, deadline - time.monotonic()) * 1000
+        ready = poller.poll(timeout_ms)  # empty only when the time is up
+        poller.unregister(conn.fileno())
+        if not ready:
+            # psycopg2 closes the connection when the callback raises.
+            raise psycopg2.OperationalError(f"the database did not answer within {limit:.3g} s")
+
+
+def describe(error: Exception) -> str:
+    """A database error for a log line: the driver's own message on one line,
+    without SQLAlchemy's SQL and help link (it may name the server: logs only)."""
+    return " ".join(str(getattr(error, "orig", None) or error).split())
 
 
 def create_engine_for(settings: Settings, application_name: str) -> Engine:
@@ -31,12 +120,18 @@ def create_engine_for(settings: Settings, application_name: str) -> Engine:
     }
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, settings, pool)
+    psycopg2.extensions.set_wait_callback(_wait)
+    statement_timeout = settings.db_statement_timeout_ms
     return sa.create_engine(
         url,
         connect_args={
+            "connection_factory": _bounded_connection_class(settings),
             "application_name": application_name,
             "connect_timeout": settings.db_connect_timeout,
-            "options": f"-c statement_timeout={settings.db_statement_timeout_ms}",
+            # Locks and forgotten transactions are cut by the server as well.
+            "options": f"-c statement_timeout={statement_timeout}"
+            f" -c lock_timeout={statement_timeout}"
+            f" -c idle_in_transaction_session_timeout={2 * statement_timeout}",
         },
         **pool,
     )

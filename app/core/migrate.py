@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -25,3 +26,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str = "base") -> None:
     _run(engine, command.downgrade, revision)
+
+
+def head() -> str:
+    """The newest revision this code knows: the schema it needs."""
+    return ScriptDirectory(str(MIGRATIONS)).get_current_head()

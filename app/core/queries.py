@@ -127,17 +127,19 @@ def top_products(engine: Engine, filters: Filters, limit: int = 10) -> list[dict
 
 
 def save_view(engine: Engine, name: str, owner: str, filters: Filters) -> None:
-    """Store a named view; raises ViewExistsError if the name is taken."""
+    """Store a named view and its audit event in one transaction: both or neither.
+
+    Raises ViewExistsError if the name is taken.
+    """
+    now = dt.datetime.now(dt.UTC)
     try:
         with engine.begin() as conn:
             conn.execute(
                 sa.insert(SavedView).values(
-                    name=name,
-                    owner=owner,
-                    filters=filters.to_json(),
-                    created_at=dt.datetime.now(dt.UTC),
+                    name=name, owner=owner, filters=filters.to_json(), created_at=now
                 )
             )
+            conn.execute(_audit_row(owner, "view_saved", name, now))
     except IntegrityError:
         raise ViewExistsError(f"a view named {name!r} exists already") from None
 
@@ -149,13 +151,16 @@ def list_views(engine: Engine) -> list[dict]:
     return [dict(row) for row in rows]
 
 
-def record_audit(engine: Engine, user: str, action: str, detail: str = "") -> None:
+def _audit_row(user: str, action: str, detail: str, at: dt.datetime) -> sa.Insert:
+    return sa.insert(AuditEvent).values(user=user, action=action, detail=detail[:500], at=at)
+
+
+def record_audit(
+    engine: Engine, user: str, action: str, detail: str = "", at: dt.datetime | None = None
+) -> None:
+    """One audit event, at `at` (when it happened, if written later) or now."""
     with engine.begin() as conn:
-        conn.execute(
-            sa.insert(AuditEvent).values(
-                user=user, action=action, detail=detail[:500], at=dt.datetime.now(dt.UTC)
-            )
-        )
+        conn.execute(_audit_row(user, action, detail, at or dt.datetime.now(dt.UTC)))
 
 
 def list_audit(engine: Engine, limit: int = 200) -> list[dict]:
@@ -165,16 +170,12 @@ def list_audit(engine: Engine, limit: int = 200) -> list[dict]:
     return [dict(row) for row in rows]
 
 
-def ping(engine: Engine, timeout: float) -> None:
-    """Raise unless the database answers a trivial query.
-
-    On PostgreSQL the query is cut off after `timeout` seconds; opening a new
-    connection is bounded by the engine's connect timeout.
-    """
+def schema_revision(engine: Engine) -> str | None:
+    """The Alembic revision the database is at; None when it was never migrated."""
     with engine.connect() as conn:
-        if conn.dialect.name == "postgresql":
-            conn.exec_driver_sql(f"SET LOCAL statement_timeout = {int(timeout * 1000)}")
-        conn.execute(sa.text("SELECT 1"))
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
 
 
 def connections_allowed(engine: Engine) -> int:

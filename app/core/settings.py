@@ -8,8 +8,11 @@ Every setting is read, in this order of precedence, from:
 3. the default below.
 
 No configuration at all gives a working local setup: an SQLite file under
-``data/``, seeded demo data, the API on localhost. A wrong value stops the
-process at start-up with a message naming the setting and what was expected.
+``data/``, seeded demo data, the API on localhost. ``APP_ENV=production`` (the
+image and the chart set it) turns that fallback off: there a missing database
+URL is an error, never a silent empty SQLite file. A wrong value stops the
+process at start-up with one line per bad setting, naming it and what was
+expected (``python -m app.core check-config`` prints them and exits 2).
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import sys
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import (
     AnyHttpUrl,
@@ -30,6 +34,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 log = logging.getLogger(__name__)
@@ -49,7 +54,11 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 
 
 class ConfigError(Exception):
-    """Configuration is wrong; the message names each bad setting."""
+    """Configuration is wrong; `problems` holds one line per bad setting, each naming it."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 class Settings(BaseModel):
@@ -57,6 +66,11 @@ class Settings(BaseModel):
     # must not stop a service, nor pass unnoticed. The chart's schema refuses them.
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
+    env: Literal["development", "production"] = Field(
+        "development",
+        description="production: APP_DATABASE_URL is required (no SQLite fallback). "
+        "The image and the chart set it; `make run` keeps development.",
+    )
     data_dir: Path = Field(
         Path("data"),
         description="Directory for the embedded SQLite file when APP_DATABASE_URL is unset.",
@@ -105,6 +119,11 @@ class Settings(BaseModel):
     cache_max_entries: PositiveInt = Field(
         1000, description="Most cached results kept per query function in a dashboard process."
     )
+    unavailable_retry: PositiveFloat = Field(
+        2.0,
+        description="Seconds between a dashboard page's own retries while the database "
+        "is unavailable, and between tries of an audit event waiting to be written.",
+    )
     ready_timeout: PositiveFloat = Field(
         2.0, description="Seconds the API's /readyz waits for the database before answering 503."
     )
@@ -135,6 +154,15 @@ class Settings(BaseModel):
         # psycopg2 is the driver this app ships; a bare postgresql:// means it.
         return SecretStr(f"{SUPPORTED_SCHEMES[scheme]}://{rest}")
 
+    @model_validator(mode="after")
+    def _production_names_its_database(self) -> Settings:
+        if self.env == "production" and self.database_url is None:
+            raise ValueError(
+                "APP_DATABASE_URL: required when APP_ENV=production (set the variable, "
+                f"or the file APP_DATABASE_URL in {SECRETS_DIR_VARIABLE})"
+            )
+        return self
+
     @property
     def sqlalchemy_url(self) -> str:
         """The database URL to connect to; SQLite under data_dir when none is set."""
@@ -149,8 +177,9 @@ class Settings(BaseModel):
 
 
 def _describe(error: dict) -> str:
-    field = str(error["loc"][0]) if error["loc"] else "?"
-    return f"{ENV_PREFIX}{field.upper()}: {error['msg']}"
+    if not error["loc"]:  # a rule across settings: its message names them
+        return str(error["ctx"]["error"])
+    return f"{ENV_PREFIX}{str(error['loc'][0]).upper()}: {error['msg']}"
 
 
 def _read_secrets_dir(directory: Path) -> dict[str, str]:
@@ -166,7 +195,7 @@ def _read_secrets_dir(directory: Path) -> dict[str, str]:
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read settings from the environment (default: os.environ) and the secrets directory.
 
-    Raises ConfigError with one line per bad setting.
+    Raises ConfigError with one problem per bad setting.
     """
     env = os.environ if environ is None else environ
     values: dict[str, str] = {}
@@ -174,8 +203,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if secrets_dir is not None:
         if not Path(secrets_dir).is_dir():
             raise ConfigError(
-                f"{SECRETS_DIR_VARIABLE}: expected a directory of secret files, "
-                f"but {secrets_dir!r} is not one"
+                [
+                    f"{SECRETS_DIR_VARIABLE}: expected a directory of secret files, "
+                    f"but {secrets_dir!r} is not one"
+                ]
             )
         values.update(_read_secrets_dir(Path(secrets_dir)))
     values.update(
@@ -192,8 +223,21 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     try:
         return Settings.model_validate(values)
     except ValidationError as error:
-        lines = "\n".join(f"  {_describe(e)}" for e in error.errors())
-        raise ConfigError(f"invalid configuration:\n{lines}") from None
+        raise ConfigError([_describe(e) for e in error.errors()]) from None
+
+
+def load_settings_or_exit() -> Settings:
+    """The settings, or exit 2 after one ``configuration error:`` line per problem.
+
+    What every entry point runs before it starts a server: no traceback, and
+    nothing else to read past.
+    """
+    try:
+        return load_settings()
+    except ConfigError as error:
+        for problem in error.problems:
+            print(f"configuration error: {problem}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 @cache

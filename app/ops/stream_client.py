@@ -166,11 +166,27 @@ class Session:
 
         Values set earlier are sent along: filters add up as in a browser.
         """
+        widget = self._widget(label)
+        self._states[widget.id] = widget_value(widget, value)
+        return await self.rerun()
+
+    async def rerun(self) -> RunResult:
+        """Run the page again with the values set so far (a browser's reload of the page)."""
+        return await self.run(list(self._states.values()))
+
+    async def submit(self, button: str, fields: Mapping[str, object]) -> RunResult:
+        """Fill a form's `fields` (by label) and press its submit `button`, in one rerun.
+
+        As a form cleared on submit does, the fields' values are not kept.
+        """
+        pressed = widget_value(self._widget(button), True)
+        filled = [widget_value(self._widget(label), value) for label, value in fields.items()]
+        return await self.run([*self._states.values(), *filled, pressed])
+
+    def _widget(self, label: str) -> Widget:
         if label not in self.widgets:
             raise StreamlitError("no widget", f"{label!r} not in {sorted(self.widgets)}")
-        widget = self.widgets[label]
-        self._states[widget.id] = widget_value(widget, value)
-        return await self.run(list(self._states.values()))
+        return self.widgets[label]
 
     async def _read_run(self, started: float) -> RunResult:
         widgets: dict[str, Widget] = {}

@@ -49,7 +49,10 @@ def peak_processes(objects: list[dict[str, Any]], component: str) -> tuple[int, 
     ]
     env = {e["name"]: e["value"] for e in app["env"] if "value" in e}
     workers = int(env.pop("GUNICORN_WORKERS", 1))
-    env.pop("APP_SECRETS_DIR")  # the secret files are not here; they hold no pool setting
+    # The secret files (the database URL among them) are not here; they hold no
+    # pool setting, and without them production mode would refuse to load.
+    env.pop("APP_SECRETS_DIR")
+    env.pop("APP_ENV")
     return pods * workers, load_settings(env).pool_bound
 
 

@@ -6,7 +6,8 @@ What the test changes in the rendered objects before playing, and why:
 - Each container port gets a hostPort on 127.0.0.1, so the host can probe it.
 - The database URL names an SQLite file in the pod's data volume: no
   PostgreSQL runs inside the pods' network here. The test seeds it with the
-  image's own `seed` command.
+  image's own `seed` command (the API's with `migrate`, which the chart's
+  hook Job would run: its readiness needs the schema).
 podman does not run probes itself: the test calls every probe path.
 """
 
@@ -111,6 +112,12 @@ def test_every_probe_answers(played, component: str):
     spec = named(objects, "Deployment", f"-{component}")["spec"]["template"]["spec"]
     (container,) = spec["containers"]
     names = {p["containerPort"]: p["name"] for p in container["ports"]}
+    if component == "api":
+        # Ready means migrated: the chart's migrations hook (not played here)
+        # does this before the pods start; each pod has its own SQLite file.
+        migrated = podman("exec", _pod_container(objects, "api", "api"), "python3", "-m",
+                          "app.core", "migrate", timeout=300)  # fmt: skip
+        assert migrated.returncode == 0
     for kind in ("startupProbe", "livenessProbe", "readinessProbe"):
         probe = container[kind]["httpGet"]
         port = probe["port"] if isinstance(probe["port"], str) else names[probe["port"]]

@@ -15,7 +15,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from app.core.settings import load_settings
+from app.core.settings import ConfigError, load_settings
 from tests.support.chart import (
     CHART,
     PROFILES,
@@ -181,8 +181,13 @@ def test_database_url_is_a_file_where_the_settings_read_it(render, profile: str,
             secrets_dir.mkdir(parents=True, exist_ok=True)
             url = f"postgresql://app:{uuid.uuid4().hex}@db:5432/app"
             (secrets_dir / Path(files["APP_DATABASE_URL"]).name).write_text(url + "\n")
-            settings = load_settings({"APP_SECRETS_DIR": str(secrets_dir)})
+            app_env = {"APP_SECRETS_DIR": str(secrets_dir), "APP_ENV": env["APP_ENV"]}
+            settings = load_settings(app_env)
             assert settings.sqlalchemy_url == url.replace("postgresql://", "postgresql+psycopg2://")
+            # Production mode: the same directory without the file is refused, not SQLite.
+            (secrets_dir / Path(files["APP_DATABASE_URL"]).name).unlink()
+            with pytest.raises(ConfigError, match="APP_DATABASE_URL: required"):
+                load_settings(app_env)
 
 
 @pytest.mark.parametrize("profile", PROFILES)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.e2e.conftest import Edge
 from tests.support import browser
+from tests.support.edge import Edge
 
 
 def test_sign_in_and_move_the_date_slider(nginx_edge: Edge, page):

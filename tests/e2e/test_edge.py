@@ -16,8 +16,7 @@ import pytest
 import requests
 
 from app.ops.stream_client import Session, StreamlitError
-from tests.e2e.conftest import NAMED_USER, Edge, render_nginx
-from tests.support.edge import cookie_header, sign_in
+from tests.support.edge import NAMED_USER, Edge, cookie_header, render_nginx, sign_in
 from tests.support.tools import ROOT, free_port, require_tool
 
 FORGED = {"X-Forwarded-Email": "mallory@evil.example", "X-Forwarded-Preferred-Username": "mallory"}

@@ -8,8 +8,7 @@ import asyncio
 import json
 
 from app.ops.loadtest import errors_by_kind, load
-from tests.e2e.conftest import Edge
-from tests.support.edge import cookie_header, sign_in
+from tests.support.edge import Edge, cookie_header, sign_in
 
 SESSIONS, RERUNS = 6, 3
 

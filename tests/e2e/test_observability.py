@@ -19,9 +19,15 @@ from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
 from app.ops.stream_client import Session
-from tests.e2e.conftest import CLIENT_SECRET, COOKIE_SECRET, Edge
 from tests.support import servers
-from tests.support.edge import ISSUED_COOKIES, cookie_header, sign_in
+from tests.support.edge import (
+    CLIENT_SECRET,
+    COOKIE_SECRET,
+    ISSUED_COOKIES,
+    Edge,
+    cookie_header,
+    sign_in,
+)
 from tests.support.metrics import names, scrape, total, value
 
 REQUESTS = 7  # requests each counting test sends

@@ -1,7 +1,6 @@
 """The smoke suite through the real edge, in both shapes, as the post-deploy gate runs it."""
 
-from tests.e2e.conftest import Edge
-from tests.support.edge import cookie_header, sign_in
+from tests.support.edge import Edge, cookie_header, sign_in
 from tests.support.smoke import smoke
 
 

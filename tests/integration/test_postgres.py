@@ -101,6 +101,9 @@ def test_each_service_is_named_and_bounded_by_a_statement_timeout(postgres, pg_e
     engine = create_engine_for(settings, "named-service")
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "1234ms"
+        assert conn.exec_driver_sql("SHOW lock_timeout").scalar() == "1234ms"
+        idle = conn.exec_driver_sql("SHOW idle_in_transaction_session_timeout").scalar()
+        assert idle == "2468ms"
         assert postgres.connections("named-service") == 1
         with pytest.raises(sa.exc.OperationalError, match="statement timeout"):
             conn.exec_driver_sql("SELECT pg_sleep(3)")
@@ -123,18 +126,27 @@ def test_connections_check_reads_the_servers_limit(pg_env: dict, processes: int,
     assert "of the 297 the server allows" in result.stdout
 
 
-def test_readyz_follows_the_database(tmp_path_factory):
-    """A server of its own, stopped and started again under a running API app."""
+def test_readyz_follows_the_database_and_its_schema(tmp_path_factory):
+    """A server of its own, migrated, stopped and started again under a running API app.
+
+    The answers name only what is missing; the driver's message, with the
+    server's address, stays out of them.
+    """
     server = PostgresServer(tmp_path_factory.mktemp("readyz"))
     try:
         env = {"APP_DATABASE_URL": server.url(), "APP_DB_CONNECT_TIMEOUT": "2"}
         client = create_app(load_settings(env)).test_client()
+        assert client.get("/readyz").json == {"status": "unavailable", "reason": "schema"}
+        engine = create_engine_for(load_settings(env), "test-setup")
+        migrate.upgrade(engine)
+        engine.dispose()
         assert client.get("/readyz").status_code == 200
 
         server.stop()
         down = client.get("/readyz")
         assert down.status_code == 503
-        assert down.json["reason"].startswith("database: ")
+        assert down.json == {"status": "unavailable", "reason": "database"}
+        assert str(server.port) not in down.get_data(as_text=True)
         assert client.get("/healthz").status_code == 200
 
         server.start()

@@ -6,6 +6,7 @@ import contextlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -63,6 +64,33 @@ class PostgresServer:
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.dir), "-m", "fast", "-w", "stop")
 
+    def _postmaster(self) -> int:
+        return int((self.dir / "postmaster.pid").read_text().split()[0])
+
+    def _backends(self, postmaster: int) -> list[int]:
+        """The postmaster's children (backends, checkpointer, ...) from /proc."""
+        children = []
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            with contextlib.suppress(OSError):  # a process that just ended
+                # pid (comm) state ppid ...: comm may hold spaces, so split after it.
+                if int(stat.read_text().rpartition(")")[2].split()[1]) == postmaster:
+                    children.append(int(stat.parent.name))
+        return children
+
+    def freeze(self) -> None:
+        """SIGSTOP the server and every backend: connections stay open, nothing answers
+        (a hung host or a paused VM). The postmaster first, so it forks no new backend."""
+        postmaster = self._postmaster()
+        os.kill(postmaster, signal.SIGSTOP)
+        for pid in self._backends(postmaster):
+            os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        postmaster = self._postmaster()
+        for pid in self._backends(postmaster):
+            os.kill(pid, signal.SIGCONT)
+        os.kill(postmaster, signal.SIGCONT)
+
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+psycopg2://{self.user}@127.0.0.1:{self.port}/{database}"
 
@@ -91,6 +119,8 @@ class PostgresServer:
         return count
 
     def destroy(self) -> None:
+        with contextlib.suppress(OSError):  # not running, or not frozen
+            self.thaw()
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop()
         shutil.rmtree(self.base, ignore_errors=True)

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from app.api.wsgi import create_app
-from app.core import queries
+from app.core import migrate, queries
 from app.core.db import create_engine_for
 from app.core.settings import load_settings
 from tests.support.tools import free_port
@@ -74,16 +74,32 @@ def test_unknown_paths_and_methods_answer_json(client):
         assert refused.json == {"error": "method not allowed"}
 
 
-def test_a_database_that_refuses_connections_is_a_503_with_a_reason():
+def test_a_database_that_refuses_connections_is_a_503_without_its_address(caplog):
     # A real refused connection: nothing listens on this loopback port.
-    url = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
+    port = free_port()
+    url = f"postgresql://nobody@127.0.0.1:{port}/none"
     settings = load_settings({"APP_DATABASE_URL": url, "APP_DB_CONNECT_TIMEOUT": "2"})
     client = create_app(settings).test_client()
     ready = client.get("/readyz")
     assert ready.status_code == 503
-    assert ready.json["status"] == "unavailable"
-    assert "database:" in ready.json["reason"]
+    assert ready.json == {"status": "unavailable", "reason": "database"}
     forecast = client.get("/api/v1/forecast")
     assert forecast.status_code == 503
-    assert "Traceback" not in forecast.get_data(as_text=True)
+    for answer in (ready, forecast):
+        assert "Traceback" not in answer.get_data(as_text=True)
+        assert str(port) not in answer.get_data(as_text=True)
+    assert f"127.0.0.1:{port}" in caplog.text  # the detail is in the server's log
+    assert "Connection refused" in caplog.text
     assert client.get("/healthz").status_code == 200
+
+
+def test_readiness_needs_the_schema_this_code_migrates_to(tmp_path):
+    url = f"sqlite:///{tmp_path / 'unmigrated.db'}"
+    client = create_app(load_settings({"APP_DATABASE_URL": url})).test_client()
+    assert client.get("/readyz").json == {"status": "unavailable", "reason": "schema"}
+    engine = create_engine_for(load_settings({"APP_DATABASE_URL": url}), "test-setup")
+    migrate.upgrade(engine, "base")  # the version table exists, no revision in it
+    assert client.get("/readyz").json == {"status": "unavailable", "reason": "schema"}
+    migrate.upgrade(engine)
+    engine.dispose()
+    assert client.get("/readyz").json == {"status": "ready"}

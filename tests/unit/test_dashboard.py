@@ -7,6 +7,7 @@ import json
 import time
 import uuid
 
+import pandas as pd
 import pyarrow as pa
 import pytest
 import streamlit as st
@@ -43,16 +44,30 @@ def run(user: dict | None = None) -> AppTest:
 
 
 def run_with(monkeypatch, **env: str) -> AppTest:
-    """One run with these settings, leaving no cached settings, engine or data behind."""
+    """One run with these settings alone: no cached settings, engine or data before or after."""
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
+    st.cache_data.clear()
+    st.cache_resource.clear()
     try:
         return run()
     finally:
         get_settings.cache_clear()
         st.cache_data.clear()
         st.cache_resource.clear()
+
+
+def audited(at: AppTest, select, attempts: int = 50) -> pd.DataFrame:
+    """The audit page's rows that `select` picks, once there are any: the events
+    are written by the process's backlog thread, a moment after the page run."""
+    for _ in range(attempts):
+        at.switch_page("pages/audit.py").run()
+        events = at.dataframe[0].value
+        if len(rows := events[select(events)]):
+            return rows
+        time.sleep(0.2)
+    return rows
 
 
 def metric(at: AppTest, label: str) -> str:
@@ -145,9 +160,7 @@ def test_the_signed_in_user_is_shown_and_recorded_once():
     at = run({"email": email})
     assert email in at.sidebar.caption[0].value
     at.run()
-    at.switch_page("pages/audit.py").run()
-    events = at.dataframe[0].value
-    mine = events[(events["user"] == email) & (events["action"] == "sign_in_seen")]
+    mine = audited(at, lambda e: (e["user"] == email) & (e["action"] == "sign_in_seen"))
     assert len(mine) == 1
 
 
@@ -166,16 +179,21 @@ def test_a_session_older_than_its_max_age_serves_nothing_more():
 
 
 @pytest.mark.usefixtures("app_env")
-def test_a_failing_api_shows_a_message_not_a_trace(monkeypatch):
+def test_a_failing_api_shows_a_message_not_a_trace_nor_its_address(monkeypatch, caplog):
     from app.dashboard import data
 
-    monkeypatch.setenv("APP_API_URL", f"http://127.0.0.1:{free_port()}")
+    port = free_port()
+    monkeypatch.setenv("APP_API_URL", f"http://127.0.0.1:{port}")
     get_settings.cache_clear()
     data.forecast.clear()
     at = run()
     assert not at.exception
-    assert "Forecast unavailable: the API at" in at.warning[0].value
+    assert at.warning[0].value == (
+        "Forecast unavailable: the API cannot be reached. Showing history from the database only."
+    )
     assert float(metric(at, "Orders").replace(",", "")) > 0  # the rest of the page still works
+    assert str(port) not in json.dumps([e.value for e in [*at.warning, *at.error, *at.info]])
+    assert f"127.0.0.1:{port}" in caplog.text  # the address is logged for the operator
     data.forecast.clear()
 
 
@@ -190,8 +208,56 @@ def test_an_export_is_audited():
     email = f"{uuid.uuid4().hex[:8]}@example.com"
     at = run({"email": email})
     at.download_button[0].click().run()
-    at.switch_page("pages/audit.py").run()
-    events = at.dataframe[0].value
-    exports = events[(events["user"] == email) & (events["action"] == "export")]
+    exports = audited(at, lambda e: (e["user"] == email) & (e["action"] == "export"))
     assert len(exports) == 1
     assert exports["detail"].iloc[0].startswith("top products")
+
+
+def test_a_database_that_does_not_answer_is_a_retrying_notice(monkeypatch):
+    """Nothing listens at the database's address: a notice that retries, no trace, no address;
+    the sign-in is not waited for (it stays in the process's audit backlog)."""
+    port = free_port()
+    at = run_with(
+        monkeypatch,
+        APP_DATABASE_URL=f"postgresql://nobody@127.0.0.1:{port}/none",
+        APP_DB_CONNECT_TIMEOUT="2",
+    )
+    assert not at.exception
+    (notice,) = at.warning
+    assert notice.value.startswith("The database is not answering right now.")
+    assert "tries again every 2 s" in notice.value
+    assert str(port) not in notice.value
+
+
+def test_the_audit_backlog_outlasts_an_outage(tmp_path):
+    """The only pooled connection is held: the backlog's write times out waiting for it
+    (what a database that does not answer looks like to it), is retried, and lands
+    once the connection is free; nothing waited on it meanwhile."""
+    import sqlalchemy as sa
+
+    from app.core import migrate, queries
+    from app.core.db import create_engine_for
+    from app.core.settings import load_settings
+    from app.dashboard.data import AuditBacklog
+
+    env = {
+        "APP_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
+        "APP_DB_POOL_SIZE": "1",
+        "APP_DB_MAX_OVERFLOW": "0",
+        "APP_DB_POOL_TIMEOUT": "0.2",
+    }
+    engine = create_engine_for(load_settings(env), "test")
+    migrate.upgrade(engine)
+    backlog = AuditBacklog(engine, retry=0.1)
+    with engine.connect():  # the pool's one connection, held
+        started = time.monotonic()
+        backlog.add("eve@example.com", "sign_in_seen")
+        assert time.monotonic() - started < 0.1
+        time.sleep(1.0)  # several tries time out meanwhile
+        assert queries.list_audit(sa.create_engine(env["APP_DATABASE_URL"])) == []
+    for _ in range(50):
+        if events := queries.list_audit(engine):
+            break
+        time.sleep(0.1)
+    assert [(e["user"], e["action"]) for e in events] == [("eve@example.com", "sign_in_seen")]
+    engine.dispose()

@@ -61,21 +61,47 @@ def test_a_secret_value_never_appears_in_the_error():
     assert "hunter2" not in str(caught.value)
 
 
-def test_the_cli_reports_bad_config_without_a_trace(tmp_path: Path):
+def test_production_mode_requires_the_database_url(tmp_path: Path):
+    """A secrets directory without the URL file: an error there, not an empty SQLite file."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"APP_ENV": "production", "APP_SECRETS_DIR": str(tmp_path)})
+    assert caught.value.problems == [
+        "APP_DATABASE_URL: required when APP_ENV=production (set the variable, "
+        "or the file APP_DATABASE_URL in APP_SECRETS_DIR)"
+    ]
+    (tmp_path / "APP_DATABASE_URL").write_text("postgresql://app@db/app")
+    production = load_settings({"APP_ENV": "production", "APP_SECRETS_DIR": str(tmp_path)})
+    assert production.sqlalchemy_url == "postgresql+psycopg2://app@db/app"
+
+
+def test_development_keeps_the_sqlite_fallback(tmp_path: Path):
+    settings = load_settings({"APP_SECRETS_DIR": str(tmp_path), "APP_DATA_DIR": str(tmp_path)})
+    assert (settings.env, settings.sqlalchemy_url.startswith("sqlite:///")) == ("development", True)
+
+
+def test_an_unknown_mode_is_named():
+    with pytest.raises(ConfigError, match="APP_ENV: Input should be 'development' or 'production'"):
+        load_settings({"APP_ENV": "prod"})
+
+
+def test_the_cli_reports_bad_config_one_line_per_problem(tmp_path: Path):
     import subprocess
     import sys
 
     result = subprocess.run(
         [sys.executable, "-m", "app.core", "check-config"],
-        env={"APP_DB_POOL_SIZE": "lots", "PATH": "/usr/bin:/bin"},
+        env={"APP_DB_POOL_SIZE": "lots", "APP_API_TIMEOUT": "-1", "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
         check=False,
     )
     assert result.returncode == 2
-    assert "APP_DB_POOL_SIZE" in result.stderr
-    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert [line.split(":")[:2] for line in lines] == [
+        ["configuration error", " APP_DB_POOL_SIZE"],
+        ["configuration error", " APP_API_TIMEOUT"],
+    ]
 
 
 def test_an_unknown_setting_is_named_with_the_closest_one(settings_for, caplog):

@@ -71,6 +71,11 @@ def _save() -> None:
     except ViewExistsError as error:
         st.session_state.save_result = ("error", f"Not saved: {error}.")
         return
+    except data.UNAVAILABLE:
+        data.log.warning("view %r not saved: database unavailable", name, exc_info=True)
+        message = "Not saved: the database is not answering; try again in a moment."
+        st.session_state.save_result = ("error", message)
+        return
     st.session_state.save_result = ("success", f"Saved view {name!r}.")
 
 

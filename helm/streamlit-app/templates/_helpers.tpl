@@ -168,6 +168,11 @@ them: non-secret APP_* values here, secrets as files in APP_SECRETS_DIR. */}}
 {{- end }}
 - name: APP_SECRETS_DIR
   value: {{ include "streamlit-app.secretsDir" . }}
+{{- if not (hasKey .Values.appSettings "APP_ENV") }}
+# No SQLite fallback: a Secret without APP_DATABASE_URL stops the pod at start-up.
+- name: APP_ENV
+  value: production
+{{- end }}
 - name: APP_API_URL
   value: {{ include "streamlit-app.apiUrl" . }}
 {{- range $name, $value := .Values.appSettings }}
