@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from tests.support.image import container, logs, podman, unique, wait_http
+from tests.support.image import container, logs, podman, unique, wait_container_http
 from tests.support.tools import free_port
 
 API_HEALTH = ("--env", "HEALTHCHECK_URL=http://127.0.0.1:8000/healthz")
@@ -27,7 +27,7 @@ def api(app_image: str, read_only: tuple[str, ...], data_volume: str) -> Iterato
     )
     with container(unique("api"), app_image, "api", run_options=options) as name:
         url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/healthz", name)
+        wait_container_http(f"{url}/healthz", name)
         yield url, name
 
 
@@ -55,7 +55,7 @@ def test_stops_gracefully_on_sigterm(app_image: str, read_only: tuple[str, ...])
     port = free_port()
     options = (*read_only, "-p", f"127.0.0.1:{port}:8000")
     with container(unique("api-stop"), app_image, "api", run_options=options) as name:
-        wait_http(f"http://127.0.0.1:{port}/healthz", name)
+        wait_container_http(f"http://127.0.0.1:{port}/healthz", name)
         podman("stop", "--time", "30", name, timeout=60)
         state = podman("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip()
         assert state == "0", logs(name)

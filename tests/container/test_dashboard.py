@@ -15,7 +15,7 @@ import pytest
 
 from app.ops.stream_client import RunResult, Session
 from tests.support import servers
-from tests.support.image import container, podman, unique, wait_http
+from tests.support.image import container, podman, unique, wait_container_http
 from tests.support.tools import free_port
 
 
@@ -26,7 +26,7 @@ def dashboard(app_image: str, read_only: tuple[str, ...], data_volume: str) -> I
     options = (*read_only, "--volume", f"{data_volume}:/app/data", "-p", f"127.0.0.1:{port}:8501")
     with container(unique("dashboard"), app_image, run_options=options) as name:
         url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/_stcore/health", name)
+        wait_container_http(f"{url}/_stcore/health", name)
         yield url, name
 
 
@@ -46,7 +46,7 @@ def _kpis(result: RunResult) -> list[str]:
 
 def test_health_path_answers_on_the_published_port(dashboard):
     url, name = dashboard
-    assert wait_http(f"{url}/_stcore/health", name).text == "ok"
+    assert wait_container_http(f"{url}/_stcore/health", name).text == "ok"
 
 
 def test_websocket_session_shows_the_seeded_numbers(dashboard, sqlite_env: dict, tmp_path: Path):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.image import container, podman, unique, wait_http
+from tests.support.image import container, podman, unique, wait_container_http
 from tests.support.postgres import PostgresServer
 from tests.support.tools import free_port
 
@@ -64,7 +64,7 @@ def test_seed_then_api_readiness_follows_the_database(
 
     with container(unique("api-pg"), app_image, "api", run_options=options) as name:
         url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/healthz", name)
+        wait_container_http(f"{url}/healthz", name)
         assert _ready_status(url, 200).status_code == 200
         history = requests.get(f"{url}/api/v1/forecast", timeout=30).json()["history"]
         assert sum(month["revenue"] for month in history) > 0

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 import requests
 
-from tests.e2e.conftest import Edge
+from tests.support.edge import Edge
 from tests.support.reliability import BadInputReport
 from tests.support.tools import ROOT
 

@@ -29,8 +29,8 @@ import sqlalchemy as sa
 from app.core.db import CANCEL_GRACE
 from app.core.settings import load_settings
 from app.ops.stream_client import RunResult, Session, StreamlitError
-from tests.conftest import UNIT_ROWS, seeded_env
 from tests.support import servers
+from tests.support.data import UNIT_ROWS, seeded_env
 from tests.support.postgres import PostgresServer
 from tests.support.reliability import count, seconds
 

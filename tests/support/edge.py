@@ -7,10 +7,8 @@ and the API). tests/e2e's fixtures and the fault suite build their edges here.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
-import signal
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -64,23 +62,6 @@ class Edge:
     api: servers.Server | None  # the API process (nginx shape)
     stub_status_url: str | None  # nginx's counters (nginx shape)
     proxy: subprocess.Popen  # the oauth2-proxy process
-
-
-@contextlib.contextmanager
-def process(argv: list[str], log: Path, health: str) -> Iterator[subprocess.Popen]:
-    # Append mode: nginx reopens /dev/stdout for its access log (O_APPEND) beside
-    # its error log on stderr; both must append or one overwrites the other.
-    with log.open("a") as out:
-        process = subprocess.Popen(
-            argv, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    try:
-        servers.wait_http(health, process, log)
-        yield process
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=20)
 
 
 def render_nginx(target: Path, port: int, upstreams: str, status_port: int | None = None) -> Path:
@@ -172,7 +153,7 @@ def oauth2_proxy(
         f"--metrics-address={metrics}",
     ]
     health = f"http://127.0.0.1:{port}/oauth2/ping"
-    with process(argv, tmp / "oauth2-proxy.log", health) as proxy:
+    with servers.running(argv, tmp / "oauth2-proxy.log", health) as proxy:
         yield f"http://{metrics}/metrics", proxy
 
 
@@ -210,7 +191,7 @@ def serve_nginx_edge(
         )
         nginx_log = tmp / "nginx.log"
         stack.enter_context(
-            process(
+            servers.running(
                 [nginx_bin, "-p", str(tmp), "-c", str(config), "-e", "stderr", "-g", "daemon off;"],
                 nginx_log,
                 f"{url}/healthz",

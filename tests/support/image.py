@@ -147,7 +147,7 @@ def logs(name: str) -> str:
     return result.stdout + result.stderr
 
 
-def wait_http(url: str, name: str, timeout: float = 90) -> requests.Response:
+def wait_container_http(url: str, name: str, timeout: float = 90) -> requests.Response:
     """First 200 from `url` (a port published by container `name`), or fail with its logs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -44,17 +44,22 @@ def wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 6
 
 
 @contextlib.contextmanager
-def _serve(
+def running(
     argv: list[str],
-    env: Mapping[str, str],
-    health: str,
-    url: str,
     log: Path,
+    health_url: str,
+    env: Mapping[str, str] | None = None,
     cwd: Path = ROOT,
-    metrics_url: str | None = None,
-) -> Iterator[Server]:
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
-    with log.open("w") as out:
+) -> Iterator[subprocess.Popen]:
+    """The one way tests run a server: `argv` in a process group of its own, its
+    output appended to `log`, ready once `health_url` answers 200; the whole group
+    is stopped when the block ends (SIGTERM, SIGKILL after 20 s).
+
+    Appended: nginx reopens /dev/stdout for its access log (O_APPEND) beside its
+    error log on stderr; both must append or one overwrites the other.
+    """
+    full_env = None if env is None else {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    with log.open("a") as out:
         process = subprocess.Popen(
             argv,
             cwd=cwd,
@@ -64,8 +69,8 @@ def _serve(
             start_new_session=True,
         )
     try:
-        wait_http(url + health, process, log)
-        yield Server(url, process, log, metrics_url)
+        wait_http(health_url, process, log)
+        yield process
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)
@@ -74,6 +79,20 @@ def _serve(
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+@contextlib.contextmanager
+def _serve(
+    argv: list[str],
+    env: Mapping[str, str],
+    health: str,
+    url: str,
+    log: Path,
+    cwd: Path = ROOT,
+    metrics_url: str | None = None,
+) -> Iterator[Server]:
+    with running(argv, log, url + health, env, cwd) as process:
+        yield Server(url, process, log, metrics_url)
 
 
 def dashboard(
