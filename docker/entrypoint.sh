@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Start one service of the image. Each branch execs, so the server is PID 1
-# and receives SIGTERM itself: Streamlit and gunicorn then shut down gracefully.
-#   dashboard                         Streamlit on 0.0.0.0:8501 (the default)
+# Start one service: the one place the services' commands are written. The
+# image runs it, and so do `make run` (scripts/run-local.sh) and the tests
+# (tests/support/servers.py), with the virtual environment first on PATH. Each
+# branch execs, so the server is PID 1 and receives SIGTERM itself: Streamlit
+# and gunicorn then shut down gracefully.
+#   dashboard [ARGS]                  Streamlit on 0.0.0.0:8501 (later --server.* ARGS win);
+#                                     $DASHBOARD_SCRIPT, default the reference page
 #   api                               gunicorn on $GUNICORN_BIND (0.0.0.0:8000)
 #   migrate|seed|downgrade|check-config|connections   python -m app.core ...
 #   anything else                     run as given (e.g. bash for a look inside)
@@ -22,7 +26,7 @@ case "$command" in
       STREAMLIT_SERVER_COOKIE_SECRET="$(cat "$STREAMLIT_SERVER_COOKIE_SECRET_FILE")"
       export STREAMLIT_SERVER_COOKIE_SECRET
     fi
-    exec python3 -m app.dashboard run app/dashboard/streamlit_app.py \
+    exec python3 -m app.dashboard run "${DASHBOARD_SCRIPT:-app/dashboard/streamlit_app.py}" \
       --server.address=0.0.0.0 --server.headless=true "$@"
     ;;
   api)

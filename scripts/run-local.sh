@@ -3,7 +3,9 @@
 # API (gunicorn) and the dashboard (Streamlit) on localhost until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin="${VENV:-.venv}/bin"
+bin="$(cd "${VENV:-.venv}/bin" && pwd)"
+# The services start as the image starts them (docker/entrypoint.sh), from the venv.
+export PATH="$bin:$PATH"
 dashboard_port="${DASHBOARD_PORT:-8501}"
 api_port="${API_PORT:-8000}"
 export APP_API_URL="${APP_API_URL:-http://127.0.0.1:${api_port}}"
@@ -12,8 +14,7 @@ export APP_API_URL="${APP_API_URL:-http://127.0.0.1:${api_port}}"
 "$bin/python" -m app.core check-config
 "$bin/python" -m app.core seed
 
-GUNICORN_BIND="127.0.0.1:${api_port}" "$bin/gunicorn" -c app/api/gunicorn.conf.py \
-  'app.api.wsgi:create_app()' &
+GUNICORN_BIND="127.0.0.1:${api_port}" docker/entrypoint.sh api &
 api_pid=$!
 trap 'kill "$api_pid" 2>/dev/null || true' EXIT
 
@@ -23,4 +24,4 @@ cat <<MSG
   API:       http://127.0.0.1:${api_port}/healthz  (forecast: /api/v1/forecast)
 
 MSG
-"$bin/python" -m app.dashboard run app/dashboard/streamlit_app.py --server.port "$dashboard_port"
+docker/entrypoint.sh dashboard --server.address=127.0.0.1 --server.port "$dashboard_port"

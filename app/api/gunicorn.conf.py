@@ -1,6 +1,6 @@
 """gunicorn settings for the API, from GUNICORN_* variables with production defaults.
 
-Run: gunicorn -c app/api/gunicorn.conf.py 'app.api.wsgi:create_app()'
+Started by docker/entrypoint.sh api (the image, make run and the tests alike).
 Each worker imports the app after the fork, so each builds its own engine.
 
 Metrics: prometheus_client's multiprocess mode. Each worker writes its samples

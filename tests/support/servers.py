@@ -17,6 +17,8 @@ import requests
 from tests.support.tools import ROOT, free_port
 
 BIN = Path(sys.executable).parent
+# The services' one start command (run with this interpreter's environment first on PATH).
+ENTRYPOINT = str(ROOT / "docker/entrypoint.sh")
 
 
 @dataclass
@@ -91,6 +93,7 @@ def _serve(
     cwd: Path = ROOT,
     metrics_url: str | None = None,
 ) -> Iterator[Server]:
+    env = {"PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **env}
     with running(argv, log, url + health, env, cwd) as process:
         yield Server(url, process, log, metrics_url)
 
@@ -103,21 +106,25 @@ def dashboard(
     cwd: Path = ROOT,
     script: str = "app/dashboard/streamlit_app.py",
 ) -> contextlib.AbstractContextManager[Server]:
-    """The dashboard (or another `script`) as the image starts it (`python -m app.dashboard
-    run`: `streamlit run` with JSON logs and the metrics server) with `cwd`'s
-    .streamlit/config.toml, its metrics server on a port of its own.
+    """The dashboard (or another `script`) started as the image starts it
+    (docker/entrypoint.sh dashboard: configuration checked, then `streamlit run`
+    with JSON logs and the metrics server) on loopback, with `cwd`'s
+    .streamlit/config.toml and its metrics server on a port of its own.
 
     Another `cwd` must hold the app as app/ (a link to the repo's will do).
     """
     port = port or free_port()
     metrics_port = free_port()
-    env = {"APP_METRICS_PORT": str(metrics_port), "APP_METRICS_ADDRESS": "127.0.0.1", **env}
+    env = {
+        "APP_METRICS_PORT": str(metrics_port),
+        "APP_METRICS_ADDRESS": "127.0.0.1",
+        "DASHBOARD_SCRIPT": script,
+        **env,
+    }
     argv = [
-        str(BIN / "python"),
-        "-m",
-        "app.dashboard",
-        "run",
-        script,
+        ENTRYPOINT,
+        "dashboard",
+        "--server.address=127.0.0.1",
         "--server.port",
         str(port),
         *extra_args,
@@ -130,9 +137,9 @@ def dashboard(
 def api(
     env: Mapping[str, str], log: Path, port: int | None = None
 ) -> contextlib.AbstractContextManager[Server]:
-    """The API under gunicorn with its production config file."""
+    """The API started as the image starts it (docker/entrypoint.sh api: gunicorn
+    with its production config file) on loopback."""
     port = port or free_port()
-    argv = [str(BIN / "gunicorn"), "-c", "app/api/gunicorn.conf.py", "app.api.wsgi:create_app()"]
     env = {"GUNICORN_BIND": f"127.0.0.1:{port}", **env}
     url = f"http://127.0.0.1:{port}"
-    return _serve(argv, env, "/healthz", url, log, metrics_url=f"{url}/metrics")
+    return _serve([ENTRYPOINT, "api"], env, "/healthz", url, log, metrics_url=f"{url}/metrics")
