@@ -1,5 +1,7 @@
 """Settings: defaults, sources and their precedence, and errors that name the setting."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,18 +86,20 @@ def test_an_unknown_mode_is_named():
         load_settings({"APP_ENV": "prod"})
 
 
-def test_the_cli_reports_bad_config_one_line_per_problem(tmp_path: Path):
-    import subprocess
-    import sys
-
-    result = subprocess.run(
+def check_config(env: dict[str, str]) -> subprocess.CompletedProcess:
+    """`python -m app.core check-config` with only `env` (and a PATH) as its environment."""
+    return subprocess.run(
         [sys.executable, "-m", "app.core", "check-config"],
-        env={"APP_DB_POOL_SIZE": "lots", "APP_API_TIMEOUT": "-1", "PATH": "/usr/bin:/bin"},
+        env={**env, "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,
         cwd=Path(__file__).resolve().parents[2],
         check=False,
     )
+
+
+def test_the_cli_reports_bad_config_one_line_per_problem():
+    result = check_config({"APP_DB_POOL_SIZE": "lots", "APP_API_TIMEOUT": "-1"})
     assert result.returncode == 2
     lines = result.stderr.splitlines()
     assert [line.split(":")[:2] for line in lines] == [
@@ -116,16 +120,6 @@ def test_an_unknown_setting_is_named_with_the_closest_one(settings_for, caplog):
 
 
 def test_check_config_shows_the_warning_and_still_passes():
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "app.core", "check-config"],
-        env={"APP_CACHE_TL": "60", "APP_DATA_DIR": "/tmp", "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parents[2],
-        check=False,
-    )
+    result = check_config({"APP_CACHE_TL": "60"})
     assert result.returncode == 0, result.stderr
     assert "APP_CACHE_TL is not a setting of this app and is ignored; did you mean" in result.stderr
