@@ -22,12 +22,16 @@ HINT = "apt-get install postgresql (Debian/Ubuntu) or brew install postgresql"
 class PostgresServer:
     """initdb + pg_ctl on a free loopback port; runs as `postgres` when we are root."""
 
-    def __init__(self, base: Path | None = None):
-        """Create and start a cluster under `base` (a fresh temp dir when None or root)."""
+    def __init__(self, base: Path | None = None, max_connections: int | None = 300):
+        """Create and start a cluster under `base` (a fresh temp dir when None or root).
+
+        `max_connections` None keeps PostgreSQL's default (100), as a stock server has.
+        """
         initdb = require_tool("initdb", HINT, PG_BIN_DIRS)
         self.bin = Path(initdb).parent
         require_tool("pg_ctl", HINT, (str(self.bin),))
         self.port = free_port()
+        self.max_connections = max_connections
         self.user = "postgres"
         self._as: list[str] = []
         if os.geteuid() == 0:
@@ -48,7 +52,9 @@ class PostgresServer:
         )
 
     def start(self) -> None:
-        options = f"-h 127.0.0.1 -p {self.port} -k '' -c fsync=off -c max_connections=300"
+        options = f"-h 127.0.0.1 -p {self.port} -k '' -c fsync=off"
+        if self.max_connections is not None:
+            options += f" -c max_connections={self.max_connections}"
         self._run(
             "pg_ctl",
             "-D",
