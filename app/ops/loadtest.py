@@ -37,8 +37,8 @@ import sys
 import time
 import tomllib
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -135,6 +135,7 @@ class SessionResult:
     latencies: list[float] = field(default_factory=list)
     watched: list[str] = field(default_factory=list)
     error: str | None = None
+    detail: str | None = None  # the error's message
 
 
 def _watched(run: RunResult, prefix: str) -> str:
@@ -168,7 +169,7 @@ async def session(
                 if run.exceptions:
                     raise StreamlitError("script error", run.exceptions[0])
     except StreamlitError as error:
-        result.error = error.kind
+        result.error, result.detail = error.kind, str(error)
     return result
 
 
@@ -180,13 +181,28 @@ async def load(
     seed: int = 0,
     seconds: float = 60.0,
     headers: Mapping[str, str] | None = None,
+    think_seconds: float | None = None,
+    session_headers: Callable[[int], Mapping[str, str]] | None = None,
 ) -> list[SessionResult]:
-    """Run `sessions` tabs at once, each with its own seeded RNG, all within `seconds`."""
+    """Run `sessions` tabs at once, each with its own seeded RNG, all within `seconds`.
+
+    `think_seconds` replaces the scenario's think time; `session_headers(n)`
+    adds tab n's own headers to `headers` (e.g. a sticky-route cookie per tab,
+    as each browser gets its own).
+    """
     scenario = scenario or Scenario.load(DEFAULT_SCENARIO)
+    if think_seconds is not None:
+        scenario = replace(scenario, think_seconds=think_seconds)
     deadline = time.monotonic() + seconds
+
+    def headers_of(n: int) -> Mapping[str, str] | None:
+        if session_headers is None:
+            return headers
+        return {**(headers or {}), **session_headers(n)}
+
     return await asyncio.gather(
         *(
-            session(base_url, scenario, reruns, random.Random(seed + n), deadline, headers)  # noqa: S311
+            session(base_url, scenario, reruns, random.Random(seed + n), deadline, headers_of(n))  # noqa: S311
             for n in range(sessions)
         )
     )
