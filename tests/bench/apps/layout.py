@@ -1,4 +1,4 @@
-"""The overview page's widgets and elements, shared by the naive and the floor apps.
+"""The overview page's widgets and elements, shared by the naive, pandas and floor apps.
 
 The same labels, elements and defaults as app/dashboard/pages/overview.py, so
 the three apps send the same page and differ only in how they get the data.
@@ -32,8 +32,11 @@ def sidebar(dims: Dimensions) -> tuple[Filters, int]:
     return Filters(start, end, tuple(regions), tuple(categories)), months
 
 
-def body(kpis: Kpis, series: pd.DataFrame, top: pd.DataFrame) -> None:
-    """KPIs, the monthly chart (month, revenue, series), top products, export and form."""
+def body(kpis: Kpis, series: pd.DataFrame, top: pd.DataFrame, csv: str | None = None) -> None:
+    """KPIs, the monthly chart (month, revenue, series), top products, export and form.
+
+    `csv` is the export's text when already made (the floor's); else made from `top`.
+    """
     st.title("Sales overview")
     revenue, orders, units, average = st.columns(4)
     revenue.metric("Revenue", f"{kpis.revenue:,.0f}")
@@ -44,7 +47,8 @@ def body(kpis: Kpis, series: pd.DataFrame, top: pd.DataFrame) -> None:
     charts.revenue_by_month(series)
     st.subheader("Top products")
     st.dataframe(top, hide_index=True, width="stretch")
-    st.download_button("Export top products (CSV)", top.to_csv(index=False), "top-products.csv")
+    csv = top.to_csv(index=False) if csv is None else csv
+    st.download_button("Export top products (CSV)", csv, "top-products.csv")
     with st.form("save_view", clear_on_submit=True):
         st.text_input("View name", max_chars=80)
         st.form_submit_button("Save view")

@@ -1,8 +1,9 @@
-"""The overview page over data already in memory: no database or API call per rerun.
+"""The overview page over orders held in memory, answered with pandas: "in-memory pandas".
 
-The limit caching can approach: the same page as the reference, its answers
-computed from the orders read once per process, each distinct filter once
-(memory.py). The chart shows history only: a forecast is the API's work.
+Not a floor: every filter not seen before in this process is computed with
+pandas over all the orders (memory.py), so a rerun's cost is that work plus
+Streamlit's rendering. Kept as a comparison row: what "load everything into
+a DataFrame and filter it" costs. The chart shows history only.
 """
 
 from tests.bench.apps import layout
