@@ -1,4 +1,4 @@
-"""Turn benchmark runs into docs/benchmark.md (tables) and docs/benchmark.png (plots)."""
+"""Turn benchmark runs into docs/benchmark.md (targets, tables) and docs/benchmark.png (plots)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,22 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt
 
-APPS = ("reference", "naive", "floor")
+APPS = ("reference", "floor", "trivial", "pandas", "naive")
+NAMES = {
+    "reference": "reference",
+    "floor": "render floor",
+    "trivial": "trivial page",
+    "pandas": "in-memory pandas",
+    "naive": "naive",
+}
 # Option results closer than this to the config's are within one run's noise.
 NOISE = 0.10
+# The issue's targets (#12).
+SINGLE_VS_TRIVIAL = 3.0  # 1 session: reference p50 at most this times the trivial page's
+LOADED_VS_FLOOR = 1.5  # loaded shapes: reference p95 at most this times the floor's
+LOADED_VS_TRIVIAL = 10.0  # ... and at most this times the trivial page's
+SEED_LEVEL = 500  # seed 001: reference 0 errors at every concurrency up to this
+SCALE_TARGET = 1.7  # 2 replicas serve at least this times the sessions of 1
 
 
 @dataclass
@@ -40,6 +53,9 @@ class RunStats:
     metrics: list[tuple[str, dict[str, str], float]] = field(default_factory=list)
     label: str = ""
     revenue_varied: int = 0  # sessions whose Revenue took more than one value
+    think_seconds: float = 0.5  # each think is uniform in [0, think_seconds]
+    replicas: int = 1
+    error_examples: dict[str, str] = field(default_factory=dict)  # one message per kind
 
     def metric(self, name: str, **labels: str) -> float:
         """Sum of one /_stcore/metrics family over the samples carrying these labels."""
@@ -113,26 +129,102 @@ def _optional(value: object, spec: str = "") -> str:
     return "-" if value is None else format(value, spec)
 
 
-def sweep_table(runs: list[RunStats]) -> list[str]:
-    floors = {run.sessions: run.percentile(95) for run in runs if run.app == "floor"}
+def _p(run: RunStats | None, q: float) -> float:
+    return math.nan if run is None else run.percentile(q)
+
+
+def _shape(run: RunStats) -> str:
+    return f"{run.sessions} (think {run.think_seconds:g} s)"
+
+
+def _by_shape(runs: list[RunStats]) -> dict[tuple[int, float], dict[str, RunStats]]:
+    shapes: dict[tuple[int, float], dict[str, RunStats]] = {}
+    for run in runs:
+        shapes.setdefault((run.sessions, run.think_seconds), {})[run.app] = run
+    return dict(sorted(shapes.items()))
+
+
+def latency_table(runs: list[RunStats]) -> list[str]:
+    """A row per app and load shape, with its p50 and p95 against the floor's and trivial's."""
     lines = [
-        "| app | sessions | reruns done / planned | errors | p50 s | p95 s | p95 / floor"
-        " | PG peak (mean) / bound | sockets peak | API PG peak | transactions | RSS MB | CPU %"
-        " | st cache KB | cache hits | Revenue varied |",
-        "|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| sessions (think) | app | reruns done / planned | errors | p50 s | p95 s"
+        " | p50 / floor | p95 / floor | p50 / trivial | p95 / trivial | CPU % | RSS MB"
+        " | Revenue varied |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for apps in _by_shape(runs).values():
+        floor, trivial = apps.get("floor"), apps.get("trivial")
+        for run in sorted(apps.values(), key=lambda r: APPS.index(r.app)):
+            p50, p95 = run.percentile(50), run.percentile(95)
+            lines.append(
+                f"| {_shape(run)} | {NAMES[run.app]} | {run.reruns} / {run.reruns_planned}"
+                f" | {_errors(run.errors)} | {_seconds(p50)} | {_seconds(p95)}"
+                f" | {_ratio(p50, _p(floor, 50))} | {_ratio(p95, _p(floor, 95))}"
+                f" | {_ratio(p50, _p(trivial, 50))} | {_ratio(p95, _p(trivial, 95))}"
+                f" | {run.cpu_percent:.0f} | {run.rss_peak / 2**20:.0f}"
+                f" | {run.revenue_varied} / {run.sessions} |"
+            )
+    return lines
+
+
+def connections_table(runs: list[RunStats]) -> list[str]:
+    """Seed 001: a row per concurrency and app on the stock PostgreSQL."""
+    lines = [
+        "| sessions | app | reruns done / planned | errors | p50 s | p95 s"
+        " | PG peak (mean) / bound | API PG peak | transactions | Revenue varied |",
+        "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for run in sorted(runs, key=lambda r: (r.sessions, APPS.index(r.app))):
-        p95 = run.percentile(95)
         pg = "-" if run.pg_peak is None else f"{run.pg_peak} ({run.pg_mean:.1f}) / {run.pool_bound}"
         lines.append(
-            f"| {run.app} | {run.sessions} | {run.reruns} / {run.reruns_planned}"
+            f"| {run.sessions} | {NAMES[run.app]} | {run.reruns} / {run.reruns_planned}"
+            f" | {_errors(run.errors)} | {_seconds(run.percentile(50))}"
+            f" | {_seconds(run.percentile(95))} | {pg} | {_optional(run.api_peak)}"
+            f" | {_optional(run.transactions)} | {run.revenue_varied} / {run.sessions} |"
+        )
+    return lines
+
+
+def first_failure(runs: list[RunStats], app: str) -> RunStats | None:
+    """The lowest-concurrency run of `app` that ended any session with an error."""
+    failed = [run for run in runs if run.app == app and run.errors]
+    return min(failed, key=lambda run: run.sessions, default=None)
+
+
+def scale_budget(runs: list[RunStats], base: int | None) -> float:
+    """The p95 budget of the scale-out: the 1-replica run's p95 at `base` sessions."""
+    return next(
+        (run.percentile(95) for run in runs if run.replicas == 1 and run.sessions == base),
+        math.nan,
+    )
+
+
+def served_within(runs: list[RunStats], replicas: int, budget: float) -> int:
+    """Sessions served at the budget: the largest level of `replicas` with no error and
+    p95 within `budget` (0 when none is)."""
+    return max(
+        (
+            run.sessions
+            for run in runs
+            if run.replicas == replicas and not run.errors and run.percentile(95) <= budget
+        ),
+        default=0,
+    )
+
+
+def scale_table(runs: list[RunStats], budget: float) -> list[str]:
+    lines = [
+        "| replicas | sessions | reruns done / planned | errors | p50 s | p95 s"
+        " | within budget | CPU % (replicas) | Revenue varied |",
+        "|---:|---:|---:|---|---:|---:|---|---:|---:|",
+    ]
+    for run in sorted(runs, key=lambda r: (r.replicas, r.sessions)):
+        p95 = run.percentile(95)
+        within = "yes" if not run.errors and p95 <= budget else "no"
+        lines.append(
+            f"| {run.replicas} | {run.sessions} | {run.reruns} / {run.reruns_planned}"
             f" | {_errors(run.errors)} | {_seconds(run.percentile(50))} | {_seconds(p95)}"
-            f" | {_ratio(p95, floors.get(run.sessions, math.nan))} | {pg}"
-            f" | {_optional(run.socket_peak)} | {_optional(run.api_peak)}"
-            f" | {_optional(run.transactions)}"
-            f" | {run.rss_peak / 2**20:.0f} | {run.cpu_percent:.0f}"
-            f" | {run.metric('cache_memory_bytes') / 1024:.0f} | {run.cache_hits}"
-            f" | {run.revenue_varied} / {run.sessions} |"
+            f" | {within} | {run.cpu_percent:.0f} | {run.revenue_varied} / {run.sessions} |"
         )
     return lines
 
@@ -216,138 +308,180 @@ def options_verdict(options: list[list[RunStats]]) -> str:
     return f"Measured better than the config's settings: {names}. The config should change."
 
 
-def targets(runs: list[RunStats], compare_at: int) -> list[str]:
-    """The issue's targets, each with its measured figure and met or missed."""
-    by = {(run.app, run.sessions): run for run in runs}
-    top = max(run.sessions for run in runs)
+@dataclass
+class Results:
+    """Every part of one benchmark run."""
+
+    latency: list[RunStats] = field(default_factory=list)
+    connections: list[RunStats] = field(default_factory=list)  # seed 001, stock PostgreSQL
+    max_connections: int | None = None  # the stock server's
+    scale: list[RunStats] = field(default_factory=list)
+    scale_base: int | None = None  # sessions of the 1-replica run that sets the budget
+    options: list[list[RunStats]] = field(default_factory=list)
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "missed"
+
+
+def _latency_targets(runs: list[RunStats]) -> list[str]:
+    shapes = _by_shape(runs)
+    single = [apps for (n, _), apps in shapes.items() if n == 1]
     lines = []
-    ref_top = by.get(("reference", top))
-    if ref_top:
-        errors = sum(ref_top.errors.values())
+    apps = single[0] if single else {}
+    if "reference" in apps and "trivial" in apps:
+        ratio = apps["reference"].percentile(50) / apps["trivial"].percentile(50)
         lines.append(
-            f"- **0 errors at {top} sessions on one process**: {'met' if not errors else 'missed'}"
-            f" ({errors} errors: {_errors(ref_top.errors)}; {ref_top.reruns} of"
-            f" {ref_top.reruns_planned} reruns done; dashboard CPU {ref_top.cpu_percent:.0f}%)."
+            f"- **1 session: reference rerun p50 ≤ {SINGLE_VS_TRIVIAL:g}x the trivial page's**:"
+            f" {_verdict(ratio <= SINGLE_VS_TRIVIAL)} ({ratio:.2f}x: reference"
+            f" {_seconds(apps['reference'].percentile(50))} s, trivial"
+            f" {_seconds(apps['trivial'].percentile(50))} s)."
         )
-        if errors:
-            lines.append(
-                f"  - Why: the process did {ref_top.reruns / ref_top.seconds:.1f} reruns/s at"
-                f" {ref_top.cpu_percent:.0f}% of one core, about {ref_top.cpu_ms_per_run:.0f} ms"
-                f" of CPU per script run; one Python process runs scripts under one GIL, so"
-                f" {top} sessions queue behind each other until the bound. What changes it:"
-                " more replicas (about one per core, the sticky edge keeps each browser on one),"
-                " a page that sends less per run, fewer reruns per user (forms)."
-            )
-    ratios = [
-        (n, by[("reference", n)].percentile(95) / by[("floor", n)].percentile(95))
-        for n in sorted({run.sessions for run in runs})
-        if ("reference", n) in by and ("floor", n) in by and by[("floor", n)].reruns
-    ]
-    ratios = [(n, r) for n, r in ratios if not math.isnan(r)]
-    if ratios:
-        worst = max(r for _, r in ratios)
-        figures = ", ".join(f"{r:.2f}x at {n}" for n, r in ratios)
-        lines.append(
-            f"- **reference p95 within 1.3x of the floor**: {'met' if worst <= 1.3 else 'missed'}"
-            f" ({figures})."
-        )
-        n, worst_ratio = max(ratios, key=lambda item: item[1])
-        if worst_ratio > 1.3:
-            ref, floor = by[("reference", n)], by[("floor", n)]
-            lines.append(
-                f"  - Why, at {n} sessions: the reference used {ref.cpu_ms_per_run:.0f} ms of CPU"
-                f" per script run against the floor's {floor.cpu_ms_per_run:.0f} ms, and its"
-                f" runs made {ref.transactions_per_rerun:.2f} database transactions per rerun"
-                f" (st.cache_data hits: {ref.cache_hits}; the misses query the database and"
-                " the API, which queries it too) where the floor makes none. Every distinct"
-                " filter misses once per process and TTL;"
-                " warmer caches (repeated views, a longer TTL) move it towards the floor."
-            )
-    ref, naive = by.get(("reference", compare_at)), by.get(("naive", compare_at))
-    if ref and naive:
-        factor = naive.percentile(95) / ref.percentile(95)
-        verdict = "met" if factor >= 10 else "missed"
-        lines.append(
-            f"- **reference p95 at least 10x better than naive at {compare_at} sessions**:"
-            f" {verdict} (naive p95 {_seconds(naive.percentile(95))} s = {factor:.1f}x the"
-            f" reference's {_seconds(ref.percentile(95))} s; naive errors: {_errors(naive.errors)};"
-            f" naive reruns done {naive.reruns} of {naive.reruns_planned})."
-        )
-        if verdict == "missed":
-            top_naive = by.get(("naive", top))
-            collapse = (
-                f" It gives way where connections pile up: at {top} sessions it held"
-                f" {top_naive.pg_peak} connections and finished {top_naive.reruns} of"
-                f" {top_naive.reruns_planned} reruns ({_errors(top_naive.errors)})."
-                if top_naive and top_naive.errors
-                else ""
-            )
-            lines.append(
-                f"  - Why: the naive app's cost is in connections (peak {naive.pg_peak} against"
-                f" the reference's {ref.pg_peak}) and transactions"
-                f" ({naive.transactions_per_rerun:.2f} per rerun against"
-                f" {ref.transactions_per_rerun:.2f}). Here PostgreSQL shares the machine over"
-                " loopback, where a new connection costs a process fork and no network round"
-                " trip, and both apps mostly wait on the same queries (the reference misses"
-                f" its caches on {ref.cache_misses} of lookups; dashboard CPU"
-                f" {naive.cpu_percent:.0f}% and {ref.cpu_percent:.0f}% of one core), so the"
-                f" naive app is {factor:.1f}x slower, not 10x.{collapse} A remote database, TLS,"
-                " or a max_connections shared by replicas brings that point much closer."
-            )
-    reference = [run for run in runs if run.app == "reference" and run.pg_peak is not None]
-    if reference:
-        bound = reference[0].pool_bound
-        pg_worst = max(run.pg_peak for run in reference)
-        socket_worst = max(run.socket_peak for run in reference)
-        naive_peaks = ", ".join(
-            f"{run.pg_peak} at {run.sessions}" for run in runs if run.app == "naive"
+    else:
+        lines.append("- **1 session: reference rerun p50 vs trivial**: not measured.")
+    loaded = {shape: apps for shape, apps in shapes.items() if shape[0] > 1}
+    for base, limit in (("floor", LOADED_VS_FLOOR), ("trivial", LOADED_VS_TRIVIAL)):
+        pairs = [
+            (apps["reference"], apps[base])
+            for apps in loaded.values()
+            if "reference" in apps and base in apps
+        ]
+        name = "the render floor's" if base == "floor" else "the trivial page's"
+        if not pairs:
+            lines.append(f"- **Loaded: reference p95 ≤ {limit:g}x {name}**: not measured.")
+            continue
+        ratios = [ref.percentile(95) / other.percentile(95) for ref, other in pairs]
+        clean = all(not ref.errors for ref, _ in pairs)
+        met = clean and all(r <= limit for r in ratios)  # NaN compares false: missed
+        figures = "; ".join(
+            f"{r:.2f}x at {_shape(ref)}: {_seconds(ref.percentile(95))} s vs"
+            f" {_seconds(other.percentile(95))} s"
+            for r, (ref, other) in zip(ratios, pairs, strict=True)
         )
         lines.append(
-            f"- **reference PostgreSQL peak never above its pool bound ({bound})**:"
-            f" {'met' if max(pg_worst, socket_worst) <= bound else 'missed'} (peak"
-            f" {pg_worst} in pg_stat_activity, {socket_worst} open sockets in the dashboard"
-            f" process; naive reached {naive_peaks})."
+            f"- **Loaded: reference p95 ≤ {limit:g}x {name}**: {_verdict(met)} ({figures})."
         )
     return lines
 
 
-def plot(runs: list[RunStats], path: Path) -> None:
-    figure, (latency, connections) = plt.subplots(1, 2, figsize=(11, 4.2))
+def _connection_target(runs: list[RunStats], max_connections: int | None) -> list[str]:
+    if not runs:
+        return ["- **Default max_connections: naive fails, reference 0 errors**: not measured."]
+    top = max(run.sessions for run in runs)
+    naive = first_failure(runs, "naive")
+    reference = sorted((run for run in runs if run.app == "reference"), key=lambda r: r.sessions)
+    ref_errors = ", ".join(f"{sum(run.errors.values())} at {run.sessions}" for run in reference)
+    clean = bool(reference) and all(not run.errors for run in reference)
+    met = naive is not None and clean and top >= SEED_LEVEL
+    if naive:
+        kinds = "; ".join(
+            f"{kind}: {n}"
+            + (f' ("{naive.error_examples[kind][:120]}")' if kind in naive.error_examples else "")
+            for kind, n in sorted(naive.errors.items())
+        )
+        naive_text = f"naive first fails at {naive.sessions} sessions ({kinds})"
+    else:
+        naive_text = f"naive did not fail up to {top} sessions"
+    reach = "" if top >= SEED_LEVEL else f"; this run went up to {top}, not {SEED_LEVEL}"
+    return [
+        f"- **Default max_connections ({_optional(max_connections)}): naive fails, reference 0"
+        f" errors at every concurrency up to {SEED_LEVEL}**: {_verdict(met)} ({naive_text};"
+        f" reference errors {ref_errors}{reach})."
+    ]
+
+
+def _scale_target(runs: list[RunStats], base: int | None) -> list[str]:
+    budget = scale_budget(runs, base)
+    if math.isnan(budget):
+        return [f"- **2 replicas serve ≥ {SCALE_TARGET:g}x the sessions of 1**: not measured."]
+    one, two = served_within(runs, 1, budget), served_within(runs, 2, budget)
+    ratio = two / one if one else math.nan
+    tested = max((run.sessions for run in runs if run.replicas == 2), default=0)
+    capped = (
+        f"; 2 replicas stayed within it up to the sweep's last level, so {ratio:.2f}x is a"
+        " lower bound"
+        if two and two == tested and two == max(run.sessions for run in runs)
+        else ""
+    )
+    return [
+        f"- **2 replicas serve ≥ {SCALE_TARGET:g}x the sessions of 1 at the same p95**:"
+        f" {_verdict(ratio >= SCALE_TARGET)} ({ratio:.2f}x: {two} sessions against {one}"
+        f" within a p95 of {_seconds(budget)} s, the 1-replica p95 at {base}{capped})."
+    ]
+
+
+def targets(results: Results) -> list[str]:
+    """The issue's targets, each with its figures from this run and met or missed."""
+    return [
+        *_latency_targets(results.latency),
+        *_connection_target(results.connections, results.max_connections),
+        *_scale_target(results.scale, results.scale_base),
+    ]
+
+
+def plot(results: Results, path: Path) -> None:
+    figure, (latency, connections, scale) = plt.subplots(1, 3, figsize=(15, 4.4))
+    shapes = _by_shape(results.latency)
+    labels = [f"{n}\n(think {think:g} s)" for n, think in shapes]
     for app in APPS:
-        mine = sorted((run for run in runs if run.app == app), key=lambda r: r.sessions)
-        if not mine:
-            continue
-        sessions = [run.sessions for run in mine]
-        latency.plot(sessions, [run.percentile(95) for run in mine], marker="o", label=app)
-        if all(run.pg_peak is not None for run in mine):
-            connections.plot(sessions, [run.pg_peak for run in mine], marker="o", label=app)
-    bounds = {run.pool_bound for run in runs}
-    for bound in bounds:
+        values = [apps[app].percentile(95) if app in apps else math.nan for apps in shapes.values()]
+        if not all(math.isnan(v) for v in values):
+            latency.plot(labels, values, marker="o", label=NAMES[app])
+    latency.set(xlabel="sessions", ylabel="p95 rerun latency (s)", yscale="log")
+    latency.set_title("p95 rerun latency by load shape")
+    for app in ("reference", "naive"):
+        mine = sorted((r for r in results.connections if r.app == app), key=lambda r: r.sessions)
+        if mine:
+            line = connections.plot(
+                [r.sessions for r in mine], [r.pg_peak or 0 for r in mine], marker="o", label=app
+            )[0]
+            failed = [r for r in mine if r.errors]
+            connections.scatter(
+                [r.sessions for r in failed],
+                [r.pg_peak or 0 for r in failed],
+                marker="x",
+                s=120,
+                color=line.get_color(),
+                label=f"{app}: errors",
+            )
+    if results.max_connections:
+        connections.axhline(
+            results.max_connections, color="red", linestyle=":", label="max_connections"
+        )
+    for bound in {run.pool_bound for run in results.connections}:
         connections.axhline(bound, color="grey", linestyle="--", label=f"pool bound {bound}")
-    latency.set(xlabel="concurrent sessions", ylabel="p95 rerun latency (s)", yscale="log")
-    latency.set_title("p95 rerun latency")
     connections.set(xlabel="concurrent sessions", ylabel="peak connections (dashboard)")
-    connections.set_title("PostgreSQL connections, peak")
-    for axes in (latency, connections):
-        axes.set_xscale("log")
+    connections.set_xscale("log")
+    connections.set_title("Seed 001: stock PostgreSQL")
+    budget = scale_budget(results.scale, results.scale_base)
+    for replicas in (1, 2):
+        mine = sorted(
+            (r for r in results.scale if r.replicas == replicas), key=lambda r: r.sessions
+        )
+        if mine:
+            scale.plot(
+                [r.sessions for r in mine],
+                [r.percentile(95) for r in mine],
+                marker="o",
+                label=f"{replicas} replica(s)",
+            )
+    if not math.isnan(budget):
+        scale.axhline(budget, color="grey", linestyle="--", label="p95 budget")
+    scale.set(xlabel="concurrent sessions", ylabel="p95 rerun latency (s)")
+    scale.set_title("Scale-out behind nginx")
+    for axes in (latency, connections, scale):
         axes.grid(True, which="both", alpha=0.3)
-        axes.legend()
+        if axes.get_legend_handles_labels()[0]:
+            axes.legend(fontsize="small")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
 
-def write(
-    path: Path,
-    runs: list[RunStats],
-    options: list[list[RunStats]],
-    facts: dict[str, str],
-    notes: list[str],
-    compare_at: int,
-) -> None:
+def write(path: Path, results: Results, facts: dict[str, str], notes: list[str]) -> None:
     """Write the Markdown report at `path` and its plot beside it (same name, .png)."""
     image = path.with_suffix(".png")
-    plot(runs, image)
+    plot(results, image)
     lines = [
         "# Load benchmark",
         "",
@@ -357,17 +491,43 @@ def write(
         "",
         "## Targets",
         "",
-        *targets(runs, compare_at),
+        "Ratios between runs of this one benchmark, on one machine.",
         "",
-        "## Sweep: reference vs naive vs in-memory floor",
+        *targets(results),
         "",
-        *sweep_table(runs),
-        "",
-        f"![p95 latency and PostgreSQL connections per app]({image.name})",
+        f"![p95 by load shape, seed 001 connections, scale-out p95]({image.name})",
         "",
     ]
-    if options:
-        lines += ["## Streamlit server options", "", *options_table(options), ""]
-        lines += [options_verdict(options), ""]
+    if results.latency:
+        lines += [
+            "## Latency: reference vs render floor vs trivial page",
+            "",
+            *latency_table(results.latency),
+            "",
+        ]
+    if results.connections:
+        lines += [
+            f"## Seed 001: naive vs reference on a stock PostgreSQL (max_connections"
+            f" {_optional(results.max_connections)})",
+            "",
+            *connections_table(results.connections),
+            "",
+        ]
+    if results.scale:
+        budget = scale_budget(results.scale, results.scale_base)
+        lines += [
+            "## Scale-out: replicas behind nginx (sticky)",
+            "",
+            f"Budget: p95 {_seconds(budget)} s, the 1-replica p95 at {results.scale_base}"
+            f" sessions. Sessions served within it: 1 replica"
+            f" {served_within(results.scale, 1, budget)}, 2 replicas"
+            f" {served_within(results.scale, 2, budget)}.",
+            "",
+            *scale_table(results.scale, budget),
+            "",
+        ]
+    if results.options:
+        lines += ["## Streamlit server options", "", *options_table(results.options), ""]
+        lines += [options_verdict(results.options), ""]
     lines += ["## How to read this", "", *(f"- {note}" for note in notes), ""]
     path.write_text("\n".join(lines))
