@@ -157,7 +157,9 @@ class Session:
             await self._socket.send(rerun_message(self.page_script_hash, widgets))
             return await asyncio.wait_for(self._read_run(started), self.timeout)
         except TimeoutError:
-            raise StreamlitError("timeout", f"no script_finished within {self.timeout}s") from None
+            raise StreamlitError(
+                "timeout", f"no script_finished within {self.timeout:.0f} s"
+            ) from None
         except websockets.ConnectionClosed as error:
             raise StreamlitError("socket closed", str(error)) from None
 

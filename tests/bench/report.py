@@ -56,6 +56,7 @@ class RunStats:
     think_seconds: float = 0.5  # each think is uniform in [0, think_seconds]
     replicas: int = 1
     error_examples: dict[str, str] = field(default_factory=dict)  # one message per kind
+    logged_errors: Counter[str] = field(default_factory=Counter)  # database errors in its log
 
     def metric(self, name: str, **labels: str) -> float:
         """Sum of one /_stcore/metrics family over the samples carrying these labels."""
@@ -171,8 +172,9 @@ def connections_table(runs: list[RunStats]) -> list[str]:
     """Seed 001: a row per concurrency and app on the stock PostgreSQL."""
     lines = [
         "| sessions | app | reruns done / planned | errors | p50 s | p95 s"
-        " | PG peak (mean) / bound | API PG peak | transactions | Revenue varied |",
-        "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|",
+        " | PG peak (mean) / bound | API PG peak | transactions | Revenue varied"
+        " | database errors in the dashboard's log |",
+        "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for run in sorted(runs, key=lambda r: (r.sessions, APPS.index(r.app))):
         pg = "-" if run.pg_peak is None else f"{run.pg_peak} ({run.pg_mean:.1f}) / {run.pool_bound}"
@@ -180,7 +182,8 @@ def connections_table(runs: list[RunStats]) -> list[str]:
             f"| {run.sessions} | {NAMES[run.app]} | {run.reruns} / {run.reruns_planned}"
             f" | {_errors(run.errors)} | {_seconds(run.percentile(50))}"
             f" | {_seconds(run.percentile(95))} | {pg} | {_optional(run.api_peak)}"
-            f" | {_optional(run.transactions)} | {run.revenue_varied} / {run.sessions} |"
+            f" | {_optional(run.transactions)} | {run.revenue_varied} / {run.sessions}"
+            f" | {_errors(run.logged_errors)} |"
         )
     return lines
 
@@ -379,7 +382,8 @@ def _connection_target(runs: list[RunStats], max_connections: int | None) -> lis
             + (f' ("{naive.error_examples[kind][:120]}")' if kind in naive.error_examples else "")
             for kind, n in sorted(naive.errors.items())
         )
-        naive_text = f"naive first fails at {naive.sessions} sessions ({kinds})"
+        logged = f"; its log: {_errors(naive.logged_errors)}" if naive.logged_errors else ""
+        naive_text = f"naive first fails at {naive.sessions} sessions ({kinds}{logged})"
     else:
         naive_text = f"naive did not fail up to {top} sessions"
     reach = "" if top >= SEED_LEVEL else f"; this run went up to {top}, not {SEED_LEVEL}"

@@ -25,11 +25,14 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 import os
 import platform
+import re
 import shlex
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -85,6 +88,7 @@ class Profile:
     shapes: tuple[tuple[int, float], ...]  # (sessions, think seconds) of the latency part
     latency_apps: tuple[str, ...]
     connection_levels: tuple[int, ...]  # concurrency of the seed 001 part
+    connection_seconds: float  # its bound per run: 500 sessions queue on one process
     scale_levels: tuple[int, ...]  # sessions of the scale-out sweep; the first sets the budget
     option_sessions: int
     option_rounds: int
@@ -99,7 +103,8 @@ PROFILES = {
         shapes=((1, 0.5), (20, 0.5), (30, 3.0)),
         latency_apps=("reference", "floor", "trivial", "pandas"),
         connection_levels=(20, 80),
-        scale_levels=(8, 12, 16),
+        connection_seconds=30,
+        scale_levels=(20, 30, 40),
         option_sessions=10,
         option_rounds=0,
         option_sets=2,
@@ -111,6 +116,7 @@ PROFILES = {
         shapes=((1, 0.5), (50, 0.5), (100, 3.0)),
         latency_apps=tuple(APPS),
         connection_levels=(10, 50, 100, 200, 500),
+        connection_seconds=240,
         scale_levels=(30, 40, 51, 60, 75),
         option_sessions=50,
         option_rounds=2,
@@ -142,6 +148,22 @@ def _stats(
         error_examples=examples,
         **figures,
     )
+
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# A database error as SQLAlchemy words it in a traceback, and its pool's timeout.
+DB_ERROR = re.compile(
+    r"\((?:psycopg2|sqlalchemy)\.[\w.]+\) (.+)|(QueuePool limit of size \d+ overflow \d+ reached)"
+)
+
+
+def database_errors(log: Path) -> Counter[str]:
+    """Database errors in a server's log by message: what the clients' kinds stand for."""
+    found: Counter[str] = Counter()
+    for line in ANSI.sub("", log.read_text(errors="replace")).splitlines():
+        if match := DB_ERROR.search(line):
+            found[" ".join((match.group(1) or match.group(2)).split())[:100]] += 1
+    return found
 
 
 def _print(stats: RunStats) -> None:
@@ -187,6 +209,7 @@ def measure(
             metrics = []
     sampler.count_transactions()
     samples = sampler.samples
+    logged = database_errors(log)
     stats = _stats(
         app,
         sessions,
@@ -205,6 +228,7 @@ def measure(
         metrics=metrics,
         label=label,
         think_seconds=think,
+        logged_errors=logged,
     )
     _print(stats)
     return stats
@@ -350,6 +374,7 @@ def scale_sweep(
     """1 then 2 replicas at rising sessions; the budget is the 1-replica p95 at the first
     level; each replica count stops at its first level over the budget or with errors."""
     runs: list[RunStats] = []
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the provider's request lines
     with edge.serve_issuer() as issuer:
         tools = replace(tools, issuer=issuer)
         for replicas in (1, 2):
@@ -388,7 +413,8 @@ def machine_facts(
         f" PostgreSQL {pg_version}",
         "Load": f"{args.reruns} widget changes per session after the first run, think time"
         f" uniform in [0, think], every session opened at once, each run bounded by"
-        f" {args.seconds:.0f} s; {args.rows:,} orders; latency shapes: sessions {shapes};"
+        f" {args.seconds:.0f} s (seed 001: {max(args.seconds, profile.connection_seconds):.0f} s);"
+        f" {args.rows:,} orders; latency shapes: sessions {shapes};"
         f" PostgreSQL max_connections {_max_connections(pg)} for the latency, scale-out and"
         f" options parts, {_max_connections(stock)} (its default) for seed 001",
     }
@@ -496,7 +522,12 @@ def main() -> None:
         with api(stock_env, work / "api-stock.log") as stock_api:
             stock_env = {**stock_env, "APP_API_URL": stock_api.url}
             results.connections = connection_sweep(
-                profile.connection_levels, args.reruns, args.seconds, stock_env, work, stock
+                profile.connection_levels,
+                args.reruns,
+                max(args.seconds, profile.connection_seconds),
+                stock_env,
+                work,
+                stock,
             )
             results.max_connections = _max_connections(stock)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from tests.bench.report import (
     served_within,
     targets,
 )
+from tests.bench.run import database_errors
 from tests.bench.sample import cpu_seconds, rss_bytes
 
 
@@ -161,3 +162,19 @@ def test_process_samplers_read_proc():
     assert rss_bytes(os.getpid()) > 0
     sum(range(200_000))  # some CPU time, whatever the machine
     assert cpu_seconds(os.getpid()) > 0
+
+
+def test_database_errors_are_read_from_a_servers_log(tmp_path):
+    log = tmp_path / "dashboard.log"
+    log.write_text(
+        '{"level": "info", "message": "started"}\n'
+        "\x1b[1;91mOperationalError: \x1b[0m\x1b[1m(\x1b[0mpsycopg2.OperationalError\x1b[1m)"
+        "\x1b[0m FATAL:  sorry, too many clients already\n"
+        "(psycopg2.OperationalError) FATAL:  sorry, too many clients already\n"
+        "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 5 reached,"
+        " connection timed out, timeout 10.00\n"
+    )
+    assert database_errors(log) == {
+        "FATAL: sorry, too many clients already": 2,
+        "QueuePool limit of size 5 overflow 5 reached": 1,
+    }
