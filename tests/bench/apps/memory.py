@@ -1,6 +1,7 @@
-"""The orders, read once per process into a DataFrame, for the in-memory floor app.
+"""The orders, read once per process into a DataFrame: the in-memory pandas app's data,
+and what the render floor computes its fixed answers from.
 
-Python imports a module once, so the read happens at the floor's first run
+Python imports a module once, so the read happens at the app's first run
 and never again. `answers` keeps every result it computed: a cache with no
 expiry, no size bound and no copy, the best any cache can do.
 """
@@ -34,7 +35,7 @@ def _orders() -> pd.DataFrame:
     )
     with engine.connect() as conn:
         frame = pd.DataFrame(conn.execute(query).all(), columns=list(query.selected_columns.keys()))
-    engine.dispose()  # nothing stays open: the floor holds no connection
+    engine.dispose()  # nothing stays open: the app holds no connection
     frame["date"] = pd.to_datetime(frame["date"])
     frame["month"] = frame["date"].dt.to_period("M").dt.to_timestamp()
     frame["amount"] = frame["amount"].astype(float)
