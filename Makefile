@@ -184,7 +184,7 @@ OUT ?= ..
 generate: $(VENV)/.dev ## new project from this template, asks the questions: make generate [OUT=..]
 	$(BIN)/cookiecutter --directory template --output-dir "$(OUT)" "$(CURDIR)"
 
-# --- benchmark: tests/bench/run.py on its own PostgreSQL (docs/benchmark.md) ----
+# --- benchmark: tests/bench/run.py on its own PostgreSQL servers (docs/benchmark.md) ----
 PG_BIN ?= $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin)))
 BENCH_OUT ?= docs/benchmark-quick.md
 BENCH_ARGS ?=
@@ -192,11 +192,11 @@ BENCH_PATH := $(if $(PG_BIN),$(PG_BIN):)$$PATH
 
 .PHONY: bench bench-full
 
-bench: $(VENV)/.dev ## quick load benchmark, reference vs naive vs in-memory floor (~1 min; BENCH_OUT=...)
+bench: $(VENV)/.dev ## quick load benchmark: reference vs render floor vs trivial page, seed 001, 1 vs 2 replicas (3 min measured; BENCH_OUT=...)
 	@PATH="$(BENCH_PATH)" command -v initdb >/dev/null || { echo "make bench: initdb not found; install PostgreSQL (scripts/install-test-deps.sh)"; exit 2; }
 	PATH="$(BENCH_PATH)" $(BIN)/python -m tests.bench.run --profile quick --out $(BENCH_OUT) $(BENCH_ARGS)
 
-bench-full: $(VENV)/.dev ## the full sweep, 10..500 sessions and server options (~15 min): docs/benchmark.md
+bench-full: $(VENV)/.dev ## the full benchmark, 1..500 sessions, scale-out and server options (~25 min estimated): docs/benchmark.md
 	@PATH="$(BENCH_PATH)" command -v initdb >/dev/null || { echo "make bench-full: initdb not found; install PostgreSQL (scripts/install-test-deps.sh)"; exit 2; }
 	PATH="$(BENCH_PATH)" $(BIN)/python -m tests.bench.run --profile full --out docs/benchmark.md $(BENCH_ARGS)
 # template-only:end
