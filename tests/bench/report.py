@@ -215,6 +215,21 @@ def served_within(runs: list[RunStats], replicas: int, budget: float) -> int:
     )
 
 
+def interpolated_within(runs: list[RunStats], replicas: int, budget: float) -> float:
+    """Sessions at the budget, linear between the last level within it and the next one
+    (the level itself when none is over; NaN when none is within): finer than the levels."""
+    mine = sorted((run for run in runs if run.replicas == replicas), key=lambda r: r.sessions)
+    served = served_within(runs, replicas, budget)
+    if not served:
+        return math.nan
+    below = next(run for run in mine if run.sessions == served)
+    above = next((run for run in mine if run.sessions > served), None)
+    if above is None or above.errors or not above.percentile(95) > below.percentile(95):
+        return float(served)
+    share = (budget - below.percentile(95)) / (above.percentile(95) - below.percentile(95))
+    return served + (above.sessions - served) * share
+
+
 def scale_table(runs: list[RunStats], budget: float) -> list[str]:
     lines = [
         "| replicas | sessions | reruns done / planned | errors | p50 s | p95 s"
@@ -367,6 +382,13 @@ def _latency_targets(runs: list[RunStats]) -> list[str]:
     return lines
 
 
+def _example(run: RunStats, kind: str) -> str:
+    """The client's message for an error kind, unless Streamlit redacted it (a script
+    error's cause is then in the server's log, which the report gives beside it)."""
+    example = run.error_examples.get(kind, "")
+    return "" if "redacted" in example else example
+
+
 def _connection_target(runs: list[RunStats], max_connections: int | None) -> list[str]:
     if not runs:
         return ["- **Default max_connections: naive fails, reference 0 errors**: not measured."]
@@ -378,8 +400,7 @@ def _connection_target(runs: list[RunStats], max_connections: int | None) -> lis
     met = naive is not None and clean and top >= SEED_LEVEL
     if naive:
         kinds = "; ".join(
-            f"{kind}: {n}"
-            + (f' ("{naive.error_examples[kind][:120]}")' if kind in naive.error_examples else "")
+            f"{kind}: {n}" + (f' ("{example[:120]}")' if (example := _example(naive, kind)) else "")
             for kind, n in sorted(naive.errors.items())
         )
         logged = f"; its log: {_errors(naive.logged_errors)}" if naive.logged_errors else ""
@@ -407,10 +428,13 @@ def _scale_target(runs: list[RunStats], base: int | None) -> list[str]:
         if two and two == tested and two == max(run.sessions for run in runs)
         else ""
     )
+    fine_one, fine_two = (interpolated_within(runs, n, budget) for n in (1, 2))
     return [
         f"- **2 replicas serve ≥ {SCALE_TARGET:g}x the sessions of 1 at the same p95**:"
         f" {_verdict(ratio >= SCALE_TARGET)} ({ratio:.2f}x: {two} sessions against {one}"
-        f" within a p95 of {_seconds(budget)} s, the 1-replica p95 at {base}{capped})."
+        f" within a p95 of {_seconds(budget)} s, the 1-replica p95 at {base}{capped};"
+        f" interpolated between levels {_ratio(fine_two, fine_one)}x:"
+        f" {fine_two:.1f} against {fine_one:.1f})."
     ]
 
 
@@ -440,14 +464,15 @@ def plot(results: Results, path: Path) -> None:
                 [r.sessions for r in mine], [r.pg_peak or 0 for r in mine], marker="o", label=app
             )[0]
             failed = [r for r in mine if r.errors]
-            connections.scatter(
-                [r.sessions for r in failed],
-                [r.pg_peak or 0 for r in failed],
-                marker="x",
-                s=120,
-                color=line.get_color(),
-                label=f"{app}: errors",
-            )
+            if failed:
+                connections.scatter(
+                    [r.sessions for r in failed],
+                    [r.pg_peak or 0 for r in failed],
+                    marker="x",
+                    s=120,
+                    color=line.get_color(),
+                    label=f"{app}: errors",
+                )
     if results.max_connections:
         connections.axhline(
             results.max_connections, color="red", linestyle=":", label="max_connections"
@@ -456,6 +481,10 @@ def plot(results: Results, path: Path) -> None:
         connections.axhline(bound, color="grey", linestyle="--", label=f"pool bound {bound}")
     connections.set(xlabel="concurrent sessions", ylabel="peak connections (dashboard)")
     connections.set_xscale("log")
+    levels = sorted({run.sessions for run in results.connections})
+    if levels:
+        connections.set_xticks(levels, [str(n) for n in levels])
+        connections.minorticks_off()
     connections.set_title("Seed 001: stock PostgreSQL")
     budget = scale_budget(results.scale, results.scale_base)
     for replicas in (1, 2):
@@ -523,9 +552,11 @@ def write(path: Path, results: Results, facts: dict[str, str], notes: list[str])
             "## Scale-out: replicas behind nginx (sticky)",
             "",
             f"Budget: p95 {_seconds(budget)} s, the 1-replica p95 at {results.scale_base}"
-            f" sessions. Sessions served within it: 1 replica"
-            f" {served_within(results.scale, 1, budget)}, 2 replicas"
-            f" {served_within(results.scale, 2, budget)}.",
+            f" sessions. Sessions served within it (measured levels; interpolated between"
+            f" them): 1 replica {served_within(results.scale, 1, budget)}"
+            f" ({interpolated_within(results.scale, 1, budget):.1f}), 2 replicas"
+            f" {served_within(results.scale, 2, budget)}"
+            f" ({interpolated_within(results.scale, 2, budget):.1f}).",
             "",
             *scale_table(results.scale, budget),
             "",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections import Counter
 
@@ -9,6 +10,7 @@ from tests.bench.report import (
     Results,
     RunStats,
     first_failure,
+    interpolated_within,
     options_verdict,
     scale_budget,
     served_within,
@@ -125,6 +127,12 @@ def test_default_max_connections_target():
     assert "**: met (naive first fails at 100 sessions (script error: 7" in line
     assert "too many clients" in line
     assert "reference errors 0 at 10, 0 at 100, 0 at 500" in line
+    # A script error's client message is Streamlit's redaction: the log says why instead.
+    naive[1].error_examples = {"script error": "This app has encountered an error. ... redacted"}
+    naive[1].logged_errors = Counter({"FATAL: sorry, too many clients already": 7})
+    line = _line(Results(connections=clean + naive, max_connections=100), "- **Default")
+    assert "redacted" not in line
+    assert "its log: FATAL: sorry, too many clients already: 7" in line
     # The reference erring at any level misses it.
     erring = [*clean[:2], _app("reference", 500, 1.0, errors=Counter(timeout=4))]
     assert "**: missed" in _line(Results(connections=erring + naive), "- **Default")
@@ -151,6 +159,10 @@ def test_sessions_served_at_equal_p95():
     assert (served_within(runs, 1, budget), served_within(runs, 2, budget)) == (30, 51)
     line = _line(Results(scale=runs, scale_base=30), "- **2 replicas")
     assert "**: met (1.70x: 51 sessions against 30 within a p95 of 2.000 s" in line
+    # Between levels: linear from the last level within the budget to the next one.
+    assert interpolated_within(runs, 1, budget) == 30
+    assert math.isclose(interpolated_within(runs, 2, budget), 51 + 9 * 0.1 / 0.5)
+    assert "interpolated between levels 1.76x: 52.8 against 30.0" in line
     # A level with errors is not served, whatever its p95.
     runs[4] = _app("reference", 51, 1.9, errors=Counter(timeout=1), replicas=2)
     assert served_within(runs, 2, budget) == 40
