@@ -437,7 +437,8 @@ NOTES = [
     " in-memory pandas (tests/bench/apps/pandas_memory.py) holds the orders in a DataFrame"
     " and computes each new filter with pandas over all of them. naive"
     " (tests/bench/apps/naive.py) makes an engine and its connections in the script body on"
-    " every rerun, never disposes of it, caches nothing and calls the API on every rerun.",
+    " every rerun, never disposes of it, caches nothing, aggregates the orders per filter"
+    " (tests/bench/apps/sql.py, no rollup) and calls the API on every rerun.",
     "Seed 001: a second PostgreSQL started with no max_connections setting (PostgreSQL's"
     " default, 100), the dashboard and the API at the pool settings a user deploys"
     " (APP_DB_POOL_SIZE 5 + APP_DB_MAX_OVERFLOW 5 per process, the API's gunicorn workers at"

@@ -2,22 +2,21 @@
 
 Every rerun (every slider move) builds a new engine in the script body, opens
 connections from it, never disposes of it and caches nothing: the failure the
-reference app is built to avoid. The queries are app.core's, so the work per
-query is the same as the reference's; only the discipline differs.
+reference app is built to avoid. Its queries (sql.py) aggregate the orders
+per filter, as a page written without a rollup does.
 """
 
 import pandas as pd
 import requests
 
-from app.core import queries
 from app.core.db import create_engine_for
 from app.core.settings import get_settings
-from tests.bench.apps import layout
+from tests.bench.apps import layout, sql
 
 settings = get_settings()
 engine = create_engine_for(settings, "dashboard")  # the anti-pattern: one per rerun
-filters, months = layout.sidebar(queries.dimensions(engine))
-kpis = queries.kpis(engine, filters)
+filters, months = layout.sidebar(sql.dimensions(engine))
+kpis = sql.kpis(engine, filters)
 # The API too is called on every rerun, uncached.
 try:
     response = requests.get(
@@ -36,6 +35,6 @@ try:
         [pd.DataFrame(body[part]).assign(series=part) for part in ("history", "forecast")]
     )
 except (requests.RequestException, ValueError, KeyError):
-    series = pd.DataFrame(queries.monthly_revenue(engine, filters)).assign(series="history")
-top = pd.DataFrame(queries.top_products(engine, filters))
+    series = pd.DataFrame(sql.monthly_revenue(engine, filters)).assign(series="history")
+top = pd.DataFrame(sql.top_products(engine, filters))
 layout.body(kpis, series, top)
