@@ -423,8 +423,8 @@ def _scale_target(runs: list[RunStats], base: int | None) -> list[str]:
     ratio = two / one if one else math.nan
     tested = max((run.sessions for run in runs if run.replicas == 2), default=0)
     capped = (
-        f"; 2 replicas stayed within it up to the sweep's last level, so {ratio:.2f}x is a"
-        " lower bound"
+        "; 2 replicas stayed within it up to the sweep's last level, so both ratios are"
+        " lower bounds"
         if two and two == tested and two == max(run.sessions for run in runs)
         else ""
     )
@@ -432,9 +432,9 @@ def _scale_target(runs: list[RunStats], base: int | None) -> list[str]:
     return [
         f"- **2 replicas serve ≥ {SCALE_TARGET:g}x the sessions of 1 at the same p95**:"
         f" {_verdict(ratio >= SCALE_TARGET)} ({ratio:.2f}x: {two} sessions against {one}"
-        f" within a p95 of {_seconds(budget)} s, the 1-replica p95 at {base}{capped};"
+        f" within a p95 of {_seconds(budget)} s, the 1-replica p95 at {base};"
         f" interpolated between levels {_ratio(fine_two, fine_one)}x:"
-        f" {fine_two:.1f} against {fine_one:.1f})."
+        f" {fine_two:.1f} against {fine_one:.1f}{capped})."
     ]
 
 

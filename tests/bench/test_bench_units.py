@@ -163,6 +163,10 @@ def test_sessions_served_at_equal_p95():
     assert interpolated_within(runs, 1, budget) == 30
     assert math.isclose(interpolated_within(runs, 2, budget), 51 + 9 * 0.1 / 0.5)
     assert "interpolated between levels 1.76x: 52.8 against 30.0" in line
+    assert "lower bound" not in line
+    # 2 replicas within the budget at the sweep's last level: the ratio is a lower bound.
+    capped = _line(Results(scale=runs[:5], scale_base=30), "- **2 replicas")
+    assert "both ratios are lower bounds" in capped
     # A level with errors is not served, whatever its p95.
     runs[4] = _app("reference", 51, 1.9, errors=Counter(timeout=1), replicas=2)
     assert served_within(runs, 2, budget) == 40
