@@ -33,6 +33,7 @@ from app.api import metrics
 from app.api.forecast import forecast
 from app.core import migrate, queries
 from app.core.db import create_engine_for, describe, wait_limit
+from app.core.sales import ExpiringRollup
 from app.core.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
     engine = create_engine_for(settings, APPLICATION_NAME)
     schema_head = migrate.head()
+    sales = ExpiringRollup(engine, settings.cache_ttl)
     app = Flask(__name__)
     app.json.sort_keys = False
     # Every route is GET (and HEAD); OPTIONS too is a 405 in JSON, not Flask's empty 200.
@@ -155,14 +157,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     def forecast_revenue():
         """Monthly revenue history for the filters and its forecast for `months` ahead."""
         params = _parse(ForecastParams)
-        dims = queries.dimensions(engine)
+        rollup = sales.get()
+        dims = rollup.dimensions()
         filters = queries.Filters(
             start=params.start or dims.first_date,
             end=params.end or dims.last_date,
             regions=tuple(params.region),
             categories=tuple(params.category),
         )
-        history = queries.monthly_revenue(engine, filters)
+        history = rollup.monthly_revenue(filters)
         return {
             "method": "linear trend plus monthly seasonality",
             "history": [_month(row) for row in history],

@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="upgrade the schema to the newest revision")
     down = sub.add_parser("downgrade", help="downgrade the schema")
     down.add_argument("revision", nargs="?", default="base")
+    sub.add_parser(
+        "rollup",
+        help="migrate, then rebuild the daily_sales rollup from the orders (after loading"
+        " orders; the dashboard and the API show them within APP_CACHE_TTL)",
+    )
     seeder = sub.add_parser("seed", help="migrate, then generate demo sales data")
     seeder.add_argument("--rows", type=int, help="orders to generate (default: APP_SEED_ROWS)")
     budget = sub.add_parser(
@@ -63,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             if rows < 1:
                 parser.error("--rows: expected an integer >= 1")
             print(f"seeded {seed(engine, rows)} orders into {engine.url!r}")
+        if args.command == "rollup":
+            with engine.begin() as conn:
+                queries.refresh_daily_sales(conn)
+            print(f"rebuilt daily_sales from the orders in {engine.url!r}")
     except OperationalError as error:
         print(f"error: database {engine.url!r} unavailable: {error.orig}", file=sys.stderr)
         return 1

@@ -41,6 +41,24 @@ class Order(Base):
     amount: Mapped[float] = mapped_column(sa.Numeric(12, 2))
 
 
+class DailySales(Base):
+    """Orders summed per day, region and product: what the dashboard and the API read.
+
+    Far smaller than `orders` (at most days x regions x products rows), it is
+    read whole once per cache TTL and sliced in memory (app/core/sales.py).
+    Rebuilt from `orders` by the seed and `python -m app.core rollup`.
+    """
+
+    __tablename__ = "daily_sales"
+    COLUMNS = ("day", "region_id", "product_id", "orders", "units", "revenue")
+    day: Mapped[dt.date] = mapped_column(sa.Date, primary_key=True)
+    region_id: Mapped[int] = mapped_column(sa.ForeignKey("regions.id"), primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), primary_key=True)
+    orders: Mapped[int]
+    units: Mapped[int]
+    revenue: Mapped[float] = mapped_column(sa.Numeric(14, 2))
+
+
 class SavedView(Base):
     """A named set of dashboard filters, shared by every session."""
 

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from app.core.models import AuditEvent, Order, Product, Region, SavedView
+from app.core.models import AuditEvent, DailySales, Order, Product, Region, SavedView
 
 
 @dataclass(frozen=True)
@@ -56,74 +56,44 @@ class ViewExistsError(ValueError):
     """A saved view with that name exists already."""
 
 
-def _where(query: sa.Select, filters: Filters) -> sa.Select:
-    query = query.where(Order.order_date.between(filters.start, filters.end))
-    if filters.regions:
-        query = query.where(Region.name.in_(filters.regions))
-    if filters.categories:
-        query = query.where(Product.category.in_(filters.categories))
-    return query
+def refresh_daily_sales(conn: sa.Connection) -> None:
+    """Rebuild the daily_sales rollup from the orders, in the caller's transaction.
+
+    Run it after loading orders: the seed does, and `python -m app.core rollup`.
+    """
+    conn.execute(sa.delete(DailySales))
+    totals = sa.select(
+        Order.order_date,
+        Order.region_id,
+        Order.product_id,
+        sa.func.count(),
+        sa.func.sum(Order.quantity),
+        sa.func.sum(Order.amount),
+    ).group_by(Order.order_date, Order.region_id, Order.product_id)
+    conn.execute(sa.insert(DailySales).from_select(DailySales.COLUMNS, totals))
 
 
-def _joined(*columns: sa.ColumnElement) -> sa.Select:
-    return (
-        sa.select(*columns)
-        .select_from(Order)
-        .join(Region, Order.region_id == Region.id)
-        .join(Product, Order.product_id == Product.id)
-    )
+@dataclass(frozen=True)
+class DailySalesRows:
+    """The whole rollup as read: regions (id, name), products (id, name, category)
+    and rows (day, region id, product id, orders, units, revenue)."""
+
+    regions: list[sa.Row]
+    products: list[sa.Row]
+    rows: list[sa.Row]
 
 
-def dimensions(engine: Engine) -> Dimensions:
+def daily_sales(engine: Engine) -> DailySalesRows:
+    """Every row of the rollup, with the names its ids stand for, in one transaction."""
+    columns = [getattr(DailySales, name) for name in DailySales.COLUMNS]
     with engine.connect() as conn:
-        regions = tuple(conn.scalars(sa.select(Region.name).order_by(Region.id)))
-        categories = tuple(
-            conn.scalars(sa.select(Product.category).distinct().order_by(Product.category))
+        return DailySalesRows(
+            conn.execute(sa.select(Region.id, Region.name).order_by(Region.id)).all(),
+            conn.execute(
+                sa.select(Product.id, Product.name, Product.category).order_by(Product.id)
+            ).all(),
+            conn.execute(sa.select(*columns)).all(),
         )
-        first, last, orders = conn.execute(
-            sa.select(sa.func.min(Order.order_date), sa.func.max(Order.order_date), sa.func.count())
-        ).one()
-    today = dt.date.today()
-    return Dimensions(regions, categories, first or today, last or today, orders)
-
-
-def kpis(engine: Engine, filters: Filters) -> Kpis:
-    query = _where(
-        _joined(
-            sa.func.coalesce(sa.func.sum(Order.amount), 0),
-            sa.func.count(Order.id),
-            sa.func.coalesce(sa.func.sum(Order.quantity), 0),
-        ),
-        filters,
-    )
-    with engine.connect() as conn:
-        revenue, orders, units = conn.execute(query).one()
-    revenue = float(revenue)
-    return Kpis(revenue, int(orders), int(units), revenue / orders if orders else 0.0)
-
-
-def monthly_revenue(engine: Engine, filters: Filters) -> list[dict]:
-    """Revenue per calendar month: [{"month": date(first day), "revenue": float}]."""
-    year = sa.extract("year", Order.order_date)
-    month = sa.extract("month", Order.order_date)
-    query = _where(_joined(year, month, sa.func.sum(Order.amount)), filters)
-    query = query.group_by(year, month).order_by(year, month)
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return [{"month": dt.date(int(y), int(m), 1), "revenue": float(r)} for y, m, r in rows]
-
-
-def top_products(engine: Engine, filters: Filters, limit: int = 10) -> list[dict]:
-    revenue = sa.func.sum(Order.amount).label("revenue")
-    query = _where(
-        _joined(Product.name, Product.category, sa.func.sum(Order.quantity), revenue), filters
-    )
-    query = query.group_by(Product.name, Product.category).order_by(revenue.desc()).limit(limit)
-    with engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return [
-        {"product": n, "category": c, "units": int(u), "revenue": float(r)} for n, c, u, r in rows
-    ]
 
 
 def save_view(engine: Engine, name: str, owner: str, filters: Filters) -> None:

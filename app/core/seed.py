@@ -13,7 +13,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from app.core.models import Order, Product, Region
+from app.core.models import DailySales, Order, Product, Region
+from app.core.queries import refresh_daily_sales
 
 FIRST_DAY = dt.date(2024, 1, 1)
 DAYS = 731  # 2024-01-01 .. 2025-12-31
@@ -71,7 +72,7 @@ def seed(engine: Engine, rows: int, random_seed: int = 42) -> int:
         existing = conn.scalar(sa.select(sa.func.count()).select_from(Order))
         if existing == rows:
             return rows
-        for model in (Order, Product, Region):
+        for model in (DailySales, Order, Product, Region):
             conn.execute(sa.delete(model))
         rng = random.Random(random_seed)  # noqa: S311 (reproducible demo data, not secrets)
         products = _products(rng)
@@ -85,4 +86,5 @@ def seed(engine: Engine, rows: int, random_seed: int = 42) -> int:
                 batch = []
         if batch:
             conn.execute(sa.insert(Order), batch)
+        refresh_daily_sales(conn)
     return rows

@@ -121,7 +121,9 @@ class Settings(BaseModel):
         ),
     )
     cache_ttl: PositiveInt = Field(
-        300, description="Seconds a cached query or API answer stays fresh in the dashboard."
+        300,
+        description="Seconds the sales rollup (dashboard and API) and the dashboard's cached"
+        " answers stay fresh: how long new orders take to show.",
     )
     cache_max_entries: PositiveInt = Field(
         1000, description="Most cached results kept per query function in a dashboard process."
