@@ -188,9 +188,10 @@ generate: $(VENV)/.dev ## new project from this template, asks the questions: ma
 PG_BIN ?= $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin)))
 BENCH_OUT ?= docs/benchmark-quick.md
 BENCH_ARGS ?=
+PROFILE_ARGS ?=
 BENCH_PATH := $(if $(PG_BIN),$(PG_BIN):)$$PATH
 
-.PHONY: bench bench-full
+.PHONY: bench bench-full profile
 
 bench: $(VENV)/.dev ## quick load benchmark: reference vs render floor vs trivial page, seed 001, 1 vs 2 replicas (3 min measured; BENCH_OUT=...)
 	@PATH="$(BENCH_PATH)" command -v initdb >/dev/null || { echo "make bench: initdb not found; install PostgreSQL (scripts/install-test-deps.sh)"; exit 2; }
@@ -199,6 +200,9 @@ bench: $(VENV)/.dev ## quick load benchmark: reference vs render floor vs trivia
 bench-full: $(VENV)/.dev ## the full benchmark, 1..500 sessions, scale-out and server options (~25 min estimated): docs/benchmark.md
 	@PATH="$(BENCH_PATH)" command -v initdb >/dev/null || { echo "make bench-full: initdb not found; install PostgreSQL (scripts/install-test-deps.sh)"; exit 2; }
 	PATH="$(BENCH_PATH)" $(BIN)/python -m tests.bench.run --profile full --out docs/benchmark.md $(BENCH_ARGS)
+
+profile: $(VENV)/.dev ## where the dashboard's core goes under 50 sessions, sampled by py-spy (~2 min; PROFILE_ARGS=--sqlite): docs/profile.md
+	PATH="$(BENCH_PATH)" $(BIN)/python -m tests.bench.profile $(PROFILE_ARGS)
 # template-only:end
 
 # --- a local Kubernetes to try the chart on (cluster/; root, Linux) ------------

@@ -7,7 +7,7 @@
 #   dashboard [ARGS]                  Streamlit on 0.0.0.0:8501 (later --server.* ARGS win);
 #                                     $DASHBOARD_SCRIPT, default the reference page
 #   api                               gunicorn on $GUNICORN_BIND (0.0.0.0:8000)
-#   migrate|seed|rollup|downgrade|check-config|connections   python -m app.core ...
+#   migrate|seed|rollup|downgrade|check-config|connections|pgbouncer-config   python -m app.core ...
 #   anything else                     run as given (e.g. bash for a look inside)
 set -euo pipefail
 
@@ -32,7 +32,7 @@ case "$command" in
   api)
     exec gunicorn -c app/api/gunicorn.conf.py 'app.api.wsgi:create_app()' "$@"
     ;;
-  migrate | seed | rollup | downgrade | check-config | connections)
+  migrate | seed | rollup | downgrade | check-config | connections | pgbouncer-config)
     exec python3 -m app.core "$command" "$@"
     ;;
   *)

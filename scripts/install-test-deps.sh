@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Install the system programs the test suite drives for real, pinned where the
-# source allows: PostgreSQL, nginx, podman, Chromium (Debian), and Go-built
+# source allows: PostgreSQL, PgBouncer, nginx, podman, Chromium (Debian), and Go-built
 # tools (oauth2-proxy, ...). Python packages come from `make test` itself.
 # Idempotent; needs root (or sudo) for apt-get. Used by .ci/run.
 #   --lint-tools  only the Go-built tools `make lint` runs (actionlint, helm), no apt
@@ -108,6 +108,7 @@ fi
 
 apt_packages=(
   postgresql    # integration tests start their own cluster with initdb/pg_ctl
+  pgbouncer     # tests/integration/test_pgbouncer.py runs the chart's PgBouncer configuration
 )
 "${sudo_cmd[@]}" apt-get update -qq
 "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null

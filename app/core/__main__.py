@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from app.core import migrate, queries
+from app.core import migrate, pgbouncer, queries
 from app.core.db import create_engine_for
+from app.core.pgbouncer import Pool
 from app.core.seed import seed
-from app.core.settings import load_settings_or_exit
+from app.core.settings import Settings, load_settings_or_exit
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,12 +38,23 @@ def main(argv: list[str] | None = None) -> int:
     budget.add_argument(
         "--processes", type=int, required=True, help="processes of the deployment with a pool"
     )
+    pooler = sub.add_parser(
+        "pgbouncer-config",
+        help="write pgbouncer.ini and userlist.txt forwarding to APP_DATABASE_URL's database",
+    )
+    pooler.add_argument("--out", type=Path, required=True, help="directory to write them into")
+    pooler.add_argument("--listen", default=Pool.listen, help="address:port PgBouncer listens on")
+    pooler.add_argument("--pool-size", type=int, default=Pool.pool_size, help="server connections")
+    pooler.add_argument("--reserve-pool", type=int, default=Pool.reserve_pool)
+    pooler.add_argument("--max-client-conn", type=int, default=Pool.max_client_conn)
     args = parser.parse_args(argv)
 
     settings = load_settings_or_exit()
     if args.command == "check-config":
         print("configuration ok")
         return 0
+    if args.command == "pgbouncer-config":
+        return _pgbouncer_config(settings, args)
     engine = create_engine_for(settings, "migrate")
     try:
         if args.command == "connections":
@@ -64,6 +77,17 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         engine.dispose()
+    return 0
+
+
+def _pgbouncer_config(settings: Settings, args: argparse.Namespace) -> int:
+    pool = Pool(args.listen, args.pool_size, args.reserve_pool, args.max_client_conn)
+    try:
+        ini = pgbouncer.write(settings, pool, args.out)
+    except pgbouncer.PoolerConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote {ini} and its auth_file")
     return 0
 
 

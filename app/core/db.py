@@ -108,7 +108,7 @@ def describe(error: Exception) -> str:
 
 def create_engine_for(settings: Settings, application_name: str) -> Engine:
     """A pooled engine configured from settings, named for its service."""
-    url = make_url(settings.sqlalchemy_url)
+    url = make_url(settings.connect_url)
     pool = {
         "pool_size": settings.db_pool_size,
         "max_overflow": settings.db_max_overflow,
@@ -121,20 +121,29 @@ def create_engine_for(settings: Settings, application_name: str) -> Engine:
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, settings, pool)
     psycopg2.extensions.set_wait_callback(_wait)
-    statement_timeout = settings.db_statement_timeout_ms
+    options = " ".join(f"-c {name}={value}" for name, value in session_timeouts(settings).items())
     return sa.create_engine(
         url,
         connect_args={
             "connection_factory": _bounded_connection_class(settings),
             "application_name": application_name,
             "connect_timeout": settings.db_connect_timeout,
-            # Locks and forgotten transactions are cut by the server as well.
-            "options": f"-c statement_timeout={statement_timeout}"
-            f" -c lock_timeout={statement_timeout}"
-            f" -c idle_in_transaction_session_timeout={2 * statement_timeout}",
+            # A pooler ignores these; it sets the same ones (app/core/pgbouncer.py).
+            "options": options,
         },
         **pool,
     )
+
+
+def session_timeouts(settings: Settings) -> dict[str, int]:
+    """The server-side limits of every session, in milliseconds: slow statements,
+    and locks and forgotten transactions as well."""
+    statement_timeout = settings.db_statement_timeout_ms
+    return {
+        "statement_timeout": statement_timeout,
+        "lock_timeout": statement_timeout,
+        "idle_in_transaction_session_timeout": 2 * statement_timeout,
+    }
 
 
 def _sqlite_engine(url: sa.URL, settings: Settings, pool: dict) -> Engine:

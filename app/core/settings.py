@@ -36,6 +36,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy.engine.url import make_url
 
 log = logging.getLogger(__name__)
 ENV_PREFIX = "APP_"
@@ -79,6 +80,12 @@ class Settings(BaseModel):
         None,
         description="SQLAlchemy URL, e.g. postgresql+psycopg2://user:pass@host:5432/db. "
         "Unset: an SQLite file in APP_DATA_DIR. A secret: prefer the secret file.",
+    )
+    database_via: str | None = Field(
+        None,
+        description="host:port of a connection pooler (PgBouncer) the services reach the "
+        "database through: it replaces APP_DATABASE_URL's host and port, keeping its user, "
+        "password and database name. The chart sets it with pgbouncer.enabled.",
     )
     db_pool_size: PositiveInt = Field(
         5, description="Connections each process keeps open in its pool."
@@ -156,6 +163,24 @@ class Settings(BaseModel):
         # psycopg2 is the driver this app ships; a bare postgresql:// means it.
         return SecretStr(f"{SUPPORTED_SCHEMES[scheme]}://{rest}")
 
+    @field_validator("database_via")
+    @classmethod
+    def _host_and_port(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            raise ValueError(f"expected host:port with a port from 1 to 65535, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _via_needs_postgresql(self) -> Settings:
+        if self.database_via is not None and not self.sqlalchemy_url.startswith("postgresql"):
+            raise ValueError(
+                "APP_DATABASE_VIA: a pooler needs a PostgreSQL APP_DATABASE_URL to forward to"
+            )
+        return self
+
     @model_validator(mode="after")
     def _production_names_its_database(self) -> Settings:
         if self.env == "production" and self.database_url is None:
@@ -167,10 +192,24 @@ class Settings(BaseModel):
 
     @property
     def sqlalchemy_url(self) -> str:
-        """The database URL to connect to; SQLite under data_dir when none is set."""
+        """The database URL itself; SQLite under data_dir when none is set."""
         if self.database_url is not None:
             return self.database_url.get_secret_value()
         return f"sqlite:///{(self.data_dir / 'app.db').resolve()}"
+
+    @property
+    def connect_url(self) -> str:
+        """The URL the services connect to: through APP_DATABASE_VIA when set.
+
+        The TLS options go: they are for PostgreSQL, which the pooler reaches
+        with its own (`pgbouncer-config`); the hop to the pooler stays in the cluster.
+        """
+        if self.database_via is None:
+            return self.sqlalchemy_url
+        host, _, port = self.database_via.rpartition(":")
+        url = make_url(self.sqlalchemy_url).set(host=host, port=int(port))
+        ssl = [key for key in url.query if key.startswith("ssl")]
+        return url.difference_update_query(ssl).render_as_string(hide_password=False)
 
     @property
     def pool_bound(self) -> int:

@@ -26,7 +26,7 @@ DOMAIN = ANSWERS["domain"]
 
 # The template's own wing: what builds and proves the template, not the project.
 # The Makefile and README mark their template-only parts (TEMPLATE_ONLY below).
-EXCLUDED = ("template/", "tests/generate/", "tests/bench/", "docs/template.md")
+EXCLUDED = ("template/", "tests/generate/", "tests/bench/", "docs/template.md", "docs/profile.md")
 # The chart's folder is named after the project.
 MOVES = (("helm/streamlit-app/", f"helm/{SLUG}/"),)
 # The names replaced in every text file: (old, new), as whole words.

@@ -1,6 +1,6 @@
 """Where the dashboard process spends its one core under load: a sampling profile.
 
-    python -m tests.bench.profile [--sessions 50] [--rows 20000] [--seconds 40]   (make profile)
+    python -m tests.bench.profile [--sessions 50] [--reruns 10] [--sqlite]   (make profile)
 
 Starts its own PostgreSQL and API, seeds the orders, starts the reference
 dashboard and loads it with `--sessions` tabs (app/ops/loadtest.py) while
@@ -39,7 +39,7 @@ GROUPS = {
     "config.get_option": ("get_option (streamlit/config.py",),
     "enqueueing deltas (_enqueue)": ("_enqueue (",),
     "pickling (cache copies)": ("pickle",),
-    "Arrow serialisation (dataframes)": ("arrow",),
+    "Arrow (pandas strings, st.dataframe)": ("arrow",),
 }
 
 
@@ -78,8 +78,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=50)
     parser.add_argument("--rows", type=int, default=20_000)
-    parser.add_argument("--reruns", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=40, help="bound of the load")
+    parser.add_argument("--reruns", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=90, help="bound of the load")
     parser.add_argument("--script", default="app/dashboard/streamlit_app.py")
     parser.add_argument(
         "--sqlite", action="store_true", help="the embedded SQLite file (make run's default)"
@@ -112,6 +112,8 @@ def main() -> None:
         if not raw.exists():
             sys.exit(f"py-spy wrote no profile: {error}")
         stacks = collapse(raw)
+        if not stacks:
+            sys.exit(f"py-spy took no sample holding the GIL: a longer load? ({error})")
         reruns = sum(len(result.latencies) for result in results)
         samples = sum(stacks.values())
         print(f"{samples} samples at {RATE}/s, {reruns} reruns, {args.sessions} sessions:")

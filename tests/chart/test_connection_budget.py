@@ -2,9 +2,10 @@
 hold, refused at render time when the database allows fewer.
 
 The expected figure is counted here from the rendered objects (replicas or the
-autoscaler's maximum, each Deployment's rollout surge, GUNICORN_WORKERS) and
-from the app's own settings read from the rendered environment (its pool
-bound), not from the chart's arithmetic: the two must agree for every profile.
+autoscaler's maximum, each Deployment's rollout surge, GUNICORN_WORKERS,
+PgBouncer's pool from its init container's flags) and from the app's own
+settings read from the rendered environment (its pool bound), not from the
+chart's arithmetic: the two must agree for every profile.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ from tests.support.chart import PROFILES, RELEASE, by_kind, merge, named, profil
 BUDGET_LINE = re.compile(
     r"at most (\d+) PostgreSQL connections \(dashboard (\d+), API (\d+), migrations (\d+);"
 )
+# With pgbouncer.enabled: what PostgreSQL sees, and what the pods open to PgBouncer.
+POOLED_LINE = re.compile(
+    r"at most (\d+) PostgreSQL connections \(PgBouncer (\d+): \d+ pods x \d+, migrations (\d+)\)"
+)
+CLIENTS_LINE = re.compile(
+    r"at most (\d+) client connections to PgBouncer \(dashboard (\d+), API (\d+);"
+)
 
 
 def notes(chart, profile: str | None, values: dict[str, Any] | None = None) -> str:
@@ -31,9 +39,8 @@ def notes(chart, profile: str | None, values: dict[str, Any] | None = None) -> s
     return text
 
 
-def peak_processes(objects: list[dict[str, Any]], component: str) -> tuple[int, int]:
-    """(processes at the rollout's peak, the pool bound of each) for one Deployment."""
-    deployment = named(objects, "Deployment", f"-{component}")
+def peak_pods(objects: list[dict[str, Any]], deployment: dict[str, Any]) -> int:
+    """A Deployment's most pods: its autoscaler's maximum or replicas, plus the surge."""
     autoscalers = [
         h
         for h in by_kind(objects, "HorizontalPodAutoscaler")
@@ -41,7 +48,15 @@ def peak_processes(objects: list[dict[str, Any]], component: str) -> tuple[int, 
     ]
     pods = autoscalers[0]["spec"]["maxReplicas"] if autoscalers else deployment["spec"]["replicas"]
     surge = deployment["spec"].get("strategy", {}).get("rollingUpdate", {}).get("maxSurge", "25%")
-    pods += math.ceil(pods * int(surge[:-1]) / 100) if str(surge).endswith("%") else int(surge)
+    return pods + (
+        math.ceil(pods * int(surge[:-1]) / 100) if str(surge).endswith("%") else int(surge)
+    )
+
+
+def peak_processes(objects: list[dict[str, Any]], component: str) -> tuple[int, int]:
+    """(processes at the rollout's peak, the pool bound of each) for one Deployment."""
+    deployment = named(objects, "Deployment", f"-{component}")
+    pods = peak_pods(objects, deployment)
     (app,) = [
         c
         for c in deployment["spec"]["template"]["spec"]["containers"]
@@ -53,23 +68,65 @@ def peak_processes(objects: list[dict[str, Any]], component: str) -> tuple[int, 
     # pool setting, and without them production mode would refuse to load.
     env.pop("APP_SECRETS_DIR")
     env.pop("APP_ENV")
+    env.pop("APP_DATABASE_VIA", None)
     return pods * workers, load_settings(env).pool_bound
 
 
-@pytest.mark.parametrize("profile", PROFILES)
-def test_budget_counts_what_the_pods_can_open(render, chart, profile: str):
-    objects = render(profile)
+def pgbouncer_peak(objects: list[dict[str, Any]]) -> int:
+    """Server connections of PgBouncer's pods at their peak, from the flags the
+    chart gives its configuration command."""
+    deployment = named(objects, "Deployment", "-pgbouncer")
+    (init,) = deployment["spec"]["template"]["spec"]["initContainers"]
+    flags = dict(a.removeprefix("--").split("=", 1) for a in init["args"] if "=" in a)
+    return peak_pods(objects, deployment) * (int(flags["pool-size"]) + int(flags["reserve-pool"]))
+
+
+# Profiles with PgBouncer in front, and those whose pods connect directly.
+POOLED = [p for p in PROFILES if profile_values(p).get("pgbouncer", {}).get("enabled")]
+DIRECT = [p for p in PROFILES if p not in POOLED]
+
+
+def app_figures(objects: list[dict[str, Any]]) -> dict[str, int]:
+    """Connections each component's pools can hold at the rollout's peak, and the Job's."""
     figures = {}
     for component in ("dashboard", "api"):
         processes, bound = peak_processes(objects, component)
         figures[component] = processes * bound
     jobs = by_kind(objects, "Job")
-    migrations = len([j for j in jobs if j["metadata"]["name"].endswith("-migrate")])
+    figures["migrations"] = len([j for j in jobs if j["metadata"]["name"].endswith("-migrate")])
+    return figures
+
+
+@pytest.mark.parametrize("profile", DIRECT)
+def test_budget_counts_what_the_pods_can_open(render, chart, profile: str):
+    figures = app_figures(render(profile))
     match = BUDGET_LINE.search(notes(chart, profile))
     assert match, "NOTES.txt no longer states the connection budget"
     total, dashboard, api, migrate = map(int, match.groups())
-    assert (dashboard, api, migrate) == (figures["dashboard"], figures["api"], migrations)
+    assert (dashboard, api, migrate) == (
+        figures["dashboard"],
+        figures["api"],
+        figures["migrations"],
+    )
     assert total == dashboard + api + migrate
+
+
+@pytest.mark.parametrize("profile", POOLED)
+def test_pooled_budget_counts_pgbouncer_for_postgresql_and_the_pods_for_pgbouncer(
+    render, chart, profile: str
+):
+    objects = render(profile)
+    figures = app_figures(objects)
+    text = notes(chart, profile)
+    pooled, clients = POOLED_LINE.search(text), CLIENTS_LINE.search(text)
+    assert pooled, "NOTES.txt no longer states the connection budget"
+    assert clients, "NOTES.txt no longer states PgBouncer's clients"
+    total, pgbouncer, migrate = map(int, pooled.groups())
+    assert (pgbouncer, migrate) == (pgbouncer_peak(objects), figures["migrations"])
+    assert total == pgbouncer + migrate
+    opened, dashboard, api = map(int, clients.groups())
+    assert (dashboard, api) == (figures["dashboard"], figures["api"])
+    assert opened == dashboard + api
 
 
 def test_a_release_over_the_database_limit_is_refused(chart):
@@ -92,3 +149,26 @@ def test_autoscaling_counts_the_maximum_and_zero_turns_the_check_off(chart):
     # 40 pods and a 10-pod surge at the default bound of 10 connections each.
     assert "dashboard 500," in unchecked
     assert "allowed" not in unchecked
+
+
+def test_with_pgbouncer_postgresql_sees_its_pools_and_the_pods_its_client_limit(chart):
+    """Autoscaling the dashboard adds PgBouncer clients, not PostgreSQL connections;
+    the pods' pools at their peak must fit in one PgBouncer."""
+    scaled = {"dashboard": {"autoscaling": {"maxReplicas": 60}}}
+    text = notes(chart, "pgbouncer", scaled)
+    assert POOLED_LINE.search(text).group(1) == POOLED_LINE.search(notes(chart, "pgbouncer")).group(
+        1
+    )
+    clients = int(CLIENTS_LINE.search(text).group(1))
+    with pytest.raises(
+        helm_python.HelmError,
+        match=rf"pgbouncer\.maxClientConnections: the pods could open at most {clients} client "
+        rf"connections to PgBouncer .*more than the {clients - 1} one PgBouncer accepts",
+    ):
+        notes(chart, "pgbouncer", {**scaled, "pgbouncer": {"maxClientConnections": clients - 1}})
+    with pytest.raises(
+        helm_python.HelmError,
+        match=r"database\.maxConnections: .*\(PgBouncer 33: 3 pods x 11, migrations 1\).*"
+        r"Lower pgbouncer\.replicaCount, pgbouncer\.poolSize or pgbouncer\.reservePool",
+    ):
+        notes(chart, "pgbouncer", {"pgbouncer": {"poolSize": 9}})

@@ -274,6 +274,8 @@ def test_database_url_refused_as_a_plain_setting(chart):
         # A misspelt setting: the schema admits only app/core/settings.py's names.
         ("appSettings:\n  APP_DB_POOLSIZE: '3'\n", r"invalid propertyName 'APP_DB_POOLSIZE'"),
         ("dashboard:\n  service:\n    sessionAffinity: Cookie\n", r"sessionAffinity"),
+        ("pgbouncer:\n  poolSize: 0\n", r"/pgbouncer/poolSize.*minimum"),
+        ("pgbouncer:\n  poolMode: session\n", r"/pgbouncer.*additional properties 'poolMode'"),
     ],
 )
 def test_schema_rejects_a_bad_values_file_readably(chart, tmp_path: Path, bad: str, message: str):
@@ -329,9 +331,11 @@ def test_writable_paths_are_volumes(render, profile: str):
     """A read-only root: /tmp (HOME) and the data directory are emptyDir mounts."""
     for name, spec in pod_specs(render(profile)):
         volumes = {v["name"]: v for v in spec.get("volumes", [])}
-        for container in spec["containers"]:
-            if container["image"].startswith("quay.io/oauth2-proxy"):
-                continue  # writes nothing
+        for container in containers(spec):
+            # oauth2-proxy writes nothing; nor does PgBouncer (TCP only, no
+            # pidfile, logs on stderr: app/core/pgbouncer.py).
+            if container["name"] in ("oauth2-proxy", "pgbouncer"):
+                continue
             mounts = {m["mountPath"]: volumes[m["name"]] for m in container["volumeMounts"]}
             assert "emptyDir" in mounts["/tmp"], (name, container["name"])
 
@@ -350,7 +354,9 @@ def test_probe_ports_exist_in_the_pod(render, profile: str):
         for container in spec["containers"]:
             own = {p["name"] for p in container.get("ports", [])}
             for probe in _probes(container):
-                port = probe["httpGet"]["port"]
+                (port,) = [
+                    probe[kind]["port"] for kind in ("httpGet", "tcpSocket") if kind in probe
+                ]
                 # A named port must be the container's own; a number any port of the pod.
                 assert port in own if isinstance(port, str) else port in ports, (name, port)
         del names
@@ -557,6 +563,87 @@ def test_helm_test_runs_the_smoke_checks_through_the_services(render, profile: s
         host, port = re.match(r"http://([^:/]+):(\d+)", url).groups()
         assert services[host] == int(port), url
     assert ("--auth" in args) is auth
+
+
+# --- PgBouncer ---------------------------------------------------------------
+
+
+def _env(container: dict) -> dict[str, str]:
+    return {e["name"]: e.get("value") for e in container.get("env", [])}
+
+
+def test_pgbouncer_is_off_by_default(render):
+    objects = render("minimal")
+    assert not [o for o in objects if o["metadata"]["name"].endswith("-pgbouncer")]
+    for _, spec in pod_specs(objects):
+        assert all("APP_DATABASE_VIA" not in _env(c) for c in containers(spec))
+
+
+def test_services_reach_the_database_through_pgbouncer_and_migrations_directly(render):
+    objects = render("pgbouncer")
+    service = named(objects, "Service", "-pgbouncer")
+    via = f"{service['metadata']['name']}:{service['spec']['ports'][0]['port']}"
+    for component in ("dashboard", "api"):
+        spec = named(objects, "Deployment", f"-{component}")["spec"]["template"]["spec"]
+        assert _env(spec["containers"][0])["APP_DATABASE_VIA"] == via, component
+    # Alembic's migrations run in one session: never through transaction pooling.
+    job = named(objects, "Job", "-migrate")["spec"]["template"]["spec"]
+    assert "APP_DATABASE_VIA" not in _env(job["containers"][0])
+    pgbouncer = named(objects, "Deployment", "-pgbouncer")["spec"]["template"]["spec"]
+    (server,) = pgbouncer["containers"]
+    assert service["spec"]["ports"][0]["targetPort"] == server["ports"][0]["name"]
+    assert (
+        f"--listen=*:{server['ports'][0]['containerPort']}"
+        in pgbouncer["initContainers"][0]["args"]
+    )
+
+
+def test_pgbouncer_runs_the_configuration_its_init_container_writes(render):
+    objects = render("pgbouncer")
+    spec = named(objects, "Deployment", "-pgbouncer")["spec"]["template"]["spec"]
+    (init,) = spec["initContainers"]
+    (server,) = spec["containers"]
+    api = named(objects, "Deployment", "-api")["spec"]["template"]["spec"]["containers"][0]
+    assert (init["args"][0], init["image"]) == ("pgbouncer-config", api["image"])
+    out = next(a.removeprefix("--out=") for a in init["args"] if a.startswith("--out="))
+    assert server["command"] == ["pgbouncer", f"{out}/pgbouncer.ini"]
+    volumes = {v["name"]: v for v in spec["volumes"]}
+    (shared,) = [m["name"] for m in init["volumeMounts"] if m["mountPath"] == out]
+    assert [m["mountPath"] for m in server["volumeMounts"] if m["name"] == shared] == [out]
+    # The password file lives in memory, and the database URL only in the init container.
+    assert volumes[shared]["emptyDir"]["medium"] == "Memory"
+    assert _mounted_items(spec, init) == {"APP_DATABASE_URL": "/run/secrets/APP_DATABASE_URL"}
+    assert _mounted_items(spec, server) == {}
+
+
+def test_pgbouncer_alone_reaches_the_database_under_network_policy(render):
+    policies = {
+        p["metadata"]["name"].removeprefix("demo-streamlit-app-"): p["spec"]
+        for p in by_kind(render("pgbouncer"), "NetworkPolicy")
+    }
+    database = {"port": 5432, "protocol": "TCP"}
+    for name in ("dashboard", "api"):
+        egress_ports = [port for rule in policies[name]["egress"] for port in rule["ports"]]
+        assert database not in egress_ports, name
+        assert {"port": 6432, "protocol": "TCP"} in egress_ports, name
+    for name in ("pgbouncer", "migrations"):
+        assert any(database in rule["ports"] for rule in policies[name]["egress"]), name
+    sources = policies["pgbouncer"]["ingress"][0]["from"]
+    assert {s["podSelector"]["matchLabels"]["app.kubernetes.io/component"] for s in sources} == {
+        "dashboard",
+        "api",
+    }
+
+
+def test_database_via_is_refused_as_a_plain_setting(chart):
+    with pytest.raises(
+        helm_python.HelmError, match=r"appSettings\.APP_DATABASE_VIA: set by the chart"
+    ):
+        chart.render(
+            merge(profile_values("pgbouncer"), {"appSettings": {"APP_DATABASE_VIA": "x:1"}}),
+            name="demo",
+            namespace="apps",
+        )
 
 
 # --- docs --------------------------------------------------------------------

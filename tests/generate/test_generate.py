@@ -53,7 +53,7 @@ LEFTOVERS = re.compile(
 )
 HOOK = ROOT / "template/hooks/post_gen_project.py"
 # The template's wing (the hook's EXCLUDED): none of it may reach a project.
-WING = ("template", "tests/generate", "tests/bench", "docs/template.md")
+WING = ("template", "tests/generate", "tests/bench", "docs/template.md", "docs/profile.md")
 
 
 def cookiecutter(out: Path, source: str, *answers: str) -> subprocess.CompletedProcess[str]:

@@ -89,3 +89,11 @@ def move_start_date(page, days: int) -> tuple[float, float]:
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def export_top_products(page) -> str:
+    """Click the export button and return the CSV the browser downloaded (made
+    on the click, through the edge: the page passes a callable as its data)."""
+    with page.expect_download(timeout=60_000) as download:
+        page.get_by_role("button", name="Export top products (CSV)").click()
+    return download.value.path().read_text()

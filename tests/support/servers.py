@@ -5,10 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,15 +35,39 @@ class Server:
 
 def wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
     """Wait until `url` answers 200; fail with the server's log if it dies or never does."""
+
+    def answers() -> bool:
+        with contextlib.suppress(requests.RequestException):
+            return requests.get(url, timeout=2).status_code == 200
+        return False
+
+    _wait_until(answers, url, process, log, timeout)
+
+
+def wait_tcp(address: str, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+    """Wait until something accepts connections at tcp://host:port."""
+    host, _, port = address.removeprefix("tcp://").rpartition(":")
+
+    def accepts() -> bool:
+        with contextlib.suppress(OSError), socket.create_connection((host, int(port)), timeout=2):
+            return True
+        return False
+
+    _wait_until(accepts, address, process, log, timeout)
+
+
+def _wait_until(
+    ready: Callable[[], bool], what: str, process: subprocess.Popen, log: Path, timeout: float
+) -> None:
+    """Fail with the server's log if it dies, or is not `ready` within `timeout` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
-        with contextlib.suppress(requests.RequestException):
-            if requests.get(url, timeout=2).status_code == 200:
-                return
+        if ready():
+            return
         time.sleep(0.2)
-    raise RuntimeError(f"{url} not ready after {timeout}s:\n{log.read_text()}")
+    raise RuntimeError(f"{what} not ready after {timeout}s:\n{log.read_text()}")
 
 
 @contextlib.contextmanager
@@ -54,7 +79,8 @@ def running(
     cwd: Path = ROOT,
 ) -> Iterator[subprocess.Popen]:
     """The one way tests run a server: `argv` in a process group of its own, its
-    output appended to `log`, ready once `health_url` answers 200; the whole group
+    output appended to `log`, ready once `health_url` answers 200 (a
+    tcp://host:port one: once it accepts connections); the whole group
     is stopped when the block ends (SIGTERM, SIGKILL after 20 s).
 
     Appended: nginx reopens /dev/stdout for its access log (O_APPEND) beside its
@@ -71,7 +97,8 @@ def running(
             start_new_session=True,
         )
     try:
-        wait_http(health_url, process, log)
+        wait = wait_tcp if health_url.startswith("tcp://") else wait_http
+        wait(health_url, process, log)
         yield process
     finally:
         with contextlib.suppress(ProcessLookupError):

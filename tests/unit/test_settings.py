@@ -123,3 +123,31 @@ def test_check_config_shows_the_warning_and_still_passes():
     result = check_config({"APP_CACHE_TL": "60"})
     assert result.returncode == 0, result.stderr
     assert "APP_CACHE_TL is not a setting of this app and is ignored; did you mean" in result.stderr
+
+
+def test_database_via_keeps_the_urls_credentials_and_database():
+    settings = load_settings(
+        {
+            "APP_DATABASE_URL": "postgresql://app:s3cret@db.example:5433/sales?sslmode=require",
+            "APP_DATABASE_VIA": "demo-pgbouncer:6432",
+        }
+    )
+    # TLS is PgBouncer's to PostgreSQL; the hop to it stays in the cluster.
+    assert settings.connect_url == "postgresql+psycopg2://app:s3cret@demo-pgbouncer:6432/sales"
+    # The direct URL (migrations, the pooler's own configuration) is unchanged.
+    assert settings.sqlalchemy_url.endswith("@db.example:5433/sales?sslmode=require")
+
+
+@pytest.mark.parametrize("via", ["pgbouncer", "pgbouncer:", ":6432", "pgbouncer:0", "pgb:65536"])
+def test_a_bad_database_via_is_named_with_what_was_expected(via: str):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"APP_DATABASE_URL": "postgresql://app:x@db/app", "APP_DATABASE_VIA": via})
+    assert caught.value.problems == [
+        f"APP_DATABASE_VIA: Value error, expected host:port with a port from 1 to 65535, "
+        f"got {via!r}"
+    ]
+
+
+def test_database_via_needs_a_postgresql_url(tmp_path: Path):
+    with pytest.raises(ConfigError, match="APP_DATABASE_VIA: a pooler needs a PostgreSQL"):
+        load_settings({"APP_DATA_DIR": str(tmp_path), "APP_DATABASE_VIA": "pgbouncer:6432"})

@@ -53,7 +53,8 @@ top = data.top_products(filters)
 st.dataframe(top, hide_index=True, width="stretch")
 st.download_button(
     "Export top products (CSV)",
-    top.to_csv(index=False),
+    # A callable: the CSV is made when someone clicks, not on every rerun.
+    lambda: top.to_csv(index=False),
     file_name="top-products.csv",
     mime="text/csv",
     on_click=data.record,

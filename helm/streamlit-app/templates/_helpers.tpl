@@ -47,6 +47,11 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- end -}}
 {{- end -}}
 
+{{/* Another image of the pods (oauth2-proxy, PgBouncer): its values' image map. */}}
+{{- define "streamlit-app.imageRef" -}}
+{{ .repository }}{{ with .digest }}@{{ . }}{{ else }}:{{ .tag }}{{ end }}
+{{- end -}}
+
 {{/* The Secret every secret file comes from: the user's, or the chart's. */}}
 {{- define "streamlit-app.secretName" -}}
 {{- default (printf "%s-secrets" (include "streamlit-app.fullname" .)) .Values.secrets.existingSecret -}}
@@ -69,7 +74,7 @@ oauth2-proxy are given *_FILE paths). The Secret and each container's volume
 range over this.
 */}}
 {{- define "streamlit-app.secretKeys" -}}
-APP_DATABASE_URL: [dashboard, api, migrate]
+APP_DATABASE_URL: [dashboard, api, migrate{{ if .Values.pgbouncer.enabled }}, pgbouncer-config{{ end }}]
 STREAMLIT_SERVER_COOKIE_SECRET: [dashboard]
 {{- if .Values.oauth2Proxy.enabled }}
 OAUTH2_PROXY_CLIENT_SECRET: [oauth2-proxy]
@@ -166,6 +171,9 @@ them: non-secret APP_* values here, secrets as files in APP_SECRETS_DIR. */}}
 {{- fail (printf "appSettings.%s: set by the chart from secrets (secrets.* or secrets.existingSecret), never as a plain value" $secret) }}
 {{- end }}
 {{- end }}
+{{- if hasKey .Values.appSettings "APP_DATABASE_VIA" }}
+{{- fail "appSettings.APP_DATABASE_VIA: set by the chart for the dashboard and API with pgbouncer.enabled; for a pooler of your own, point secrets.APP_DATABASE_URL at it" }}
+{{- end }}
 - name: APP_SECRETS_DIR
   value: {{ include "streamlit-app.secretsDir" . }}
 {{- if not (hasKey .Values.appSettings "APP_ENV") }}
@@ -181,13 +189,21 @@ them: non-secret APP_* values here, secrets as files in APP_SECRETS_DIR. */}}
 {{- end }}
 {{- end -}}
 
+{{/* A Deployment's most pods during a rolling update: `pods` plus the
+surge (Kubernetes' default 25%, rounded up). */}}
+{{- define "streamlit-app.rolloutPeak" -}}
+{{- add . (div (add . 3) 4) -}}
+{{- end -}}
+
 {{/*
 The most PostgreSQL connections the release can hold at once, as YAML: each
 process's pool bound (APP_DB_POOL_SIZE + APP_DB_MAX_OVERFLOW, defaults as in
 app/core/settings.py) times the processes that can run together. A Deployment
 peaks at its most pods (the autoscaler's maximum, else its replicas) plus a
-rolling update's surge (Kubernetes' default 25%, rounded up); each API pod runs
-`workers` processes; the migrations Job runs before the rollout, one connection.
+rolling update's surge; each API pod runs `workers` processes; the migrations
+Job runs before the rollout, one connection. With PgBouncer the pods' pools
+are its clients (`clients`, bounded by one replica's max_client_conn) and
+PostgreSQL sees PgBouncer's pods at their peak times each one's pool.
 */}}
 {{- define "streamlit-app.connectionBudget" -}}
 {{- $settings := .Values.appSettings }}
@@ -198,7 +214,7 @@ rolling update's surge (Kubernetes' default 25%, rounded up); each API pod runs
 {{- range $component := list "dashboard" "api" }}
 {{- $values := index $.Values $component }}
 {{- $pods := $values.autoscaling.enabled | ternary $values.autoscaling.maxReplicas $values.replicaCount | int }}
-{{- $_ := set $peak $component (add $pods (div (add $pods 3) 4)) }}
+{{- $_ := set $peak $component (include "streamlit-app.rolloutPeak" $pods | int) }}
 {{- end }}
 {{- $dashboard := mul $peak.dashboard $bound }}
 {{- $api := mul $peak.api .Values.api.workers $bound }}
@@ -207,22 +223,61 @@ poolBound: {{ $bound }}
 dashboard: {{ $dashboard }}
 api: {{ $api }}
 migrations: {{ $migrations }}
+{{- with .Values.pgbouncer }}
+{{- if .enabled }}
+{{- $pods := include "streamlit-app.rolloutPeak" (int .replicaCount) | int }}
+{{- $each := add .poolSize .reservePool }}
+clients: {{ add $dashboard $api }}
+pgbouncerPods: {{ $pods }}
+pgbouncerEach: {{ $each }}
+pgbouncer: {{ mul $pods $each }}
+total: {{ add (mul $pods $each) $migrations }}
+{{- else }}
 total: {{ add $dashboard $api $migrations }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{/* One line for people: where the release's connections go. */}}
 {{- define "streamlit-app.connectionBudgetLine" -}}
 {{- $budget := include "streamlit-app.connectionBudget" . | fromYaml -}}
+{{- if .Values.pgbouncer.enabled -}}
+at most {{ $budget.total }} PostgreSQL connections (PgBouncer {{ $budget.pgbouncer }}: {{ $budget.pgbouncerPods }} pods x {{ $budget.pgbouncerEach }}, migrations {{ $budget.migrations }})
+{{- else -}}
 at most {{ $budget.total }} PostgreSQL connections (dashboard {{ $budget.dashboard }}, API {{ $budget.api }}, migrations {{ $budget.migrations }}; {{ $budget.poolBound }} per process)
+{{- end -}}
+{{- end -}}
+
+{{/* With PgBouncer, the line for its clients: the pods' pools. */}}
+{{- define "streamlit-app.poolerClientsLine" -}}
+{{- $budget := include "streamlit-app.connectionBudget" . | fromYaml -}}
+at most {{ $budget.clients }} client connections to PgBouncer (dashboard {{ $budget.dashboard }}, API {{ $budget.api }}; {{ $budget.poolBound }} per process)
 {{- end -}}
 
 {{/* Fail the render when the pods could open more connections than the
-database lets this release have (database.maxConnections; 0: no check). */}}
+database lets this release have (database.maxConnections; 0: no check), or
+more than one PgBouncer accepts. */}}
 {{- define "streamlit-app.checkConnectionBudget" -}}
 {{- $budget := include "streamlit-app.connectionBudget" . | fromYaml }}
 {{- $limit := int .Values.database.maxConnections }}
+{{- $lower := .Values.pgbouncer.enabled | ternary "pgbouncer.replicaCount, pgbouncer.poolSize or pgbouncer.reservePool" "dashboard/api replicas, autoscaling.maxReplicas, api.workers or appSettings.APP_DB_POOL_SIZE/APP_DB_MAX_OVERFLOW, or turn on pgbouncer.enabled" }}
 {{- if and $limit (gt (int $budget.total) $limit) }}
-{{- fail (printf "database.maxConnections: the release could open %s, more than the %d the database allows it. Lower dashboard/api replicas, autoscaling.maxReplicas, api.workers or appSettings.APP_DB_POOL_SIZE/APP_DB_MAX_OVERFLOW, or put a pooler such as PgBouncer in front (chart README, Connection budget)" (include "streamlit-app.connectionBudgetLine" .) $limit) }}
+{{- fail (printf "database.maxConnections: the release could open %s, more than the %d the database allows it. Lower %s (chart README, Connection budget)" (include "streamlit-app.connectionBudgetLine" .) $limit $lower) }}
+{{- end }}
+{{- if and .Values.pgbouncer.enabled (gt (int $budget.clients) (int .Values.pgbouncer.maxClientConnections)) }}
+{{- fail (printf "pgbouncer.maxClientConnections: the pods could open %s, more than the %d one PgBouncer accepts (they all land on one while another restarts). Raise it, or lower dashboard/api replicas, autoscaling.maxReplicas, api.workers or appSettings.APP_DB_POOL_SIZE/APP_DB_MAX_OVERFLOW (chart README, Connection budget)" (include "streamlit-app.poolerClientsLine" .) (int .Values.pgbouncer.maxClientConnections)) }}
+{{- end }}
+{{- end -}}
+
+{{/* PgBouncer's port, in its pods and at its Service. */}}
+{{- define "streamlit-app.pgbouncerPort" -}}6432{{- end -}}
+
+{{/* The dashboard's and API's way to the database with pgbouncer.enabled:
+APP_DATABASE_VIA, the PgBouncer Service (app/core/settings.py). */}}
+{{- define "streamlit-app.databaseVia" -}}
+{{- if .Values.pgbouncer.enabled }}
+- name: APP_DATABASE_VIA
+  value: {{ include "streamlit-app.fullname" . }}-pgbouncer:{{ include "streamlit-app.pgbouncerPort" . }}
 {{- end }}
 {{- end -}}
 
@@ -244,6 +299,10 @@ writable /tmp. (dict "root" $ "container" "api") */}}
 {{/* Roll pods when their configuration or the chart's Secret changes. */}}
 {{- define "streamlit-app.checksums" -}}
 checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+{{- include "streamlit-app.secretChecksum" . }}
+{{- end -}}
+
+{{- define "streamlit-app.secretChecksum" -}}
 {{- if not .Values.secrets.existingSecret }}
 checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
 {{- else if .Values.secrets.checksum }}
@@ -267,12 +326,22 @@ sidecar, only those dashboard.trustedUserHeaders names (none by default). */}}
 {{- toToml $config -}}
 {{- end -}}
 
-{{/* NetworkPolicy egress every app pod needs: DNS and the database. */}}
+{{/* NetworkPolicy egress every app pod needs: DNS and the database, which
+the dashboard and API reach through PgBouncer when it is enabled:
+(dict "root" $ "viaPooler" true). */}}
 {{- define "streamlit-app.egressDnsAndDatabase" -}}
 - ports: [{port: 53, protocol: UDP}, {port: 53, protocol: TCP}]
+{{- if and .viaPooler .root.Values.pgbouncer.enabled }}
 - to:
-    {{- toYaml .Values.networkPolicy.databasePeers | nindent 4 }}
-  ports: [{port: {{ .Values.networkPolicy.databasePort }}, protocol: TCP}]
+    - podSelector:
+        matchLabels:
+          {{- include "streamlit-app.selectorLabels" (dict "root" .root "component" "pgbouncer") | nindent 10 }}
+  ports: [{port: {{ include "streamlit-app.pgbouncerPort" .root }}, protocol: TCP}]
+{{- else }}
+- to:
+    {{- toYaml .root.Values.networkPolicy.databasePeers | nindent 4 }}
+  ports: [{port: {{ .root.Values.networkPolicy.databasePort }}, protocol: TCP}]
+{{- end }}
 {{- end -}}
 
 {{/*
@@ -281,8 +350,9 @@ chart README lists them). Pass (dict "root" $ "probes" true) for run-once pods.
 */}}
 {{- define "streamlit-app.acceptedFindings" -}}
 checkov.io/skip1: CKV_K8S_15=Images are pinned by digest or release tag, so IfNotPresent is exact; Always would tie every pod start to the registry
-{{- if not (and .root.Values.image.digest (or (not .root.Values.oauth2Proxy.enabled) .root.Values.oauth2Proxy.image.digest)) }}
-checkov.io/skip2: CKV_K8S_43=Tags by default so the chart installs anywhere; production sets image.digest and oauth2Proxy.image.digest
+{{- $values := .root.Values }}
+{{- if not (and $values.image.digest (or (not $values.oauth2Proxy.enabled) $values.oauth2Proxy.image.digest) (or (not $values.pgbouncer.enabled) $values.pgbouncer.image.digest)) }}
+checkov.io/skip2: CKV_K8S_43=Tags by default so the chart installs anywhere; production sets image.digest, oauth2Proxy.image.digest and pgbouncer.image.digest
 {{- end }}
 {{- if .runOnce }}
 checkov.io/skip3: CKV_K8S_8=Runs once to completion; a liveness probe has nothing to restart
