@@ -135,7 +135,7 @@ def test_scale_out_through_nginx_spreads_tabs_over_both_replicas(
     sqlite_env: dict[str, str], tmp_path: Path
 ):
     tools = EdgeTools(edge.nginx_binary(), edge.oauth2_proxy_binary(), "")
-    sessions = 12  # tabs hash over two replicas: all on one is a 1-in-2048 chance
+    sessions = 24  # tabs hash over two replicas: all on one is a 1-in-8-million chance
     with api(sqlite_env, tmp_path / "api.log") as server:
         env = {**sqlite_env, "APP_API_URL": server.url}
         runs = scale_sweep((sessions,), 2, SECONDS, env, tools, server.url, tmp_path)
