@@ -197,7 +197,7 @@ bench: $(VENV)/.dev ## quick load benchmark: reference vs render floor vs trivia
 	@PATH="$(BENCH_PATH)" command -v initdb >/dev/null || { echo "make bench: initdb not found; install PostgreSQL (scripts/install-test-deps.sh)"; exit 2; }
 	PATH="$(BENCH_PATH)" $(BIN)/python -m tests.bench.run --profile quick --out $(BENCH_OUT) $(BENCH_ARGS)
 
-bench-full: $(VENV)/.dev ## the full benchmark, 1..500 sessions, scale-out and server options (~25 min estimated): docs/benchmark.md
+bench-full: $(VENV)/.dev ## the full benchmark, 1..500 sessions, scale-out and server options (8 min measured on 2 cores): docs/benchmark.md
 	@PATH="$(BENCH_PATH)" command -v initdb >/dev/null || { echo "make bench-full: initdb not found; install PostgreSQL (scripts/install-test-deps.sh)"; exit 2; }
 	PATH="$(BENCH_PATH)" $(BIN)/python -m tests.bench.run --profile full --out docs/benchmark.md $(BENCH_ARGS)
 
