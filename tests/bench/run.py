@@ -50,8 +50,8 @@ from tests.bench.sample import Sampler, streamlit_metrics
 from tests.support import edge
 from tests.support.data import seeded_env
 from tests.support.postgres import PostgresServer
-from tests.support.servers import Server, api, dashboard, running
-from tests.support.tools import ROOT, free_port
+from tests.support.servers import Server, api, dashboard
+from tests.support.tools import free_port
 
 APPS = {
     "reference": "app/dashboard/streamlit_app.py",
@@ -293,28 +293,14 @@ def scale_edge(replicas: int, tools: EdgeTools, api_url: str, work: Path) -> Ite
     One replica is named twice in the upstream, so the config is the same file.
     """
     work.mkdir(parents=True, exist_ok=True)
-    nginx_port, proxy_port = free_port(), free_port()
     ports = [free_port() for _ in range(replicas)]
     addresses = [f"127.0.0.1:{port}" for port in ports]
-    url = f"http://127.0.0.1:{nginx_port}"
-    args = [
-        f"--config={ROOT / 'oauth2-proxy/oauth2-proxy.cfg'}",
-        f"--oidc-issuer-url={tools.issuer}",
-        "--client-id=bench",
-    ]
-    with contextlib.ExitStack() as stack:
-        stack.enter_context(edge.oauth2_proxy(tools.oauth2_proxy, args, proxy_port, url, work))
-        upstreams = edge.loopback_upstreams(
-            [addresses[0], addresses[-1]],
-            api_url.removeprefix("http://"),
-            f"127.0.0.1:{proxy_port}",
-        )
-        config = edge.render_nginx(work / "nginx", nginx_port, upstreams)
-        argv = [tools.nginx, "-p", str(work), "-c", str(config), "-e", "stderr"]
-        stack.enter_context(
-            running([*argv, "-g", "daemon off;"], work / "nginx.log", f"{url}/healthz")
-        )
-        yield ScaleEdge(url, ports, work)
+    dashboards = [addresses[0], addresses[-1]]
+    api = api_url.removeprefix("http://")
+    with edge.signed_in_front(
+        tools.nginx, tools.oauth2_proxy, tools.issuer, dashboards, api, work, client_id="bench"
+    ) as front:
+        yield ScaleEdge(front.url, ports, work)
 
 
 def measure_edge(

@@ -157,38 +157,43 @@ def oauth2_proxy(
         yield f"http://{metrics}/metrics", proxy
 
 
+@dataclass
+class Front:
+    """oauth2-proxy and nginx (our config) running in front of some upstreams."""
+
+    url: str
+    proxy_metrics_url: str
+    proxy: subprocess.Popen
+    nginx_log: Path
+    stub_status_url: str
+
+
 @contextlib.contextmanager
-def serve_nginx_edge(
-    env: dict[str, str], nginx_bin: str, oauth2_proxy_bin: str, issuer: str, tmp: Path
-) -> Iterator[Edge]:
-    """The compose edge: nginx (our config), oauth2-proxy, two dashboards and the API on `env`."""
-    nginx_port, proxy_port = free_port(), free_port()
+def signed_in_front(
+    nginx_bin: str,
+    oauth2_proxy_bin: str,
+    issuer: str,
+    dashboards: list[str],
+    api: str,
+    tmp: Path,
+    client_id: str = "edge-test",
+) -> Iterator[Front]:
+    """oauth2-proxy (signing in at `issuer`) and nginx with our config in front of
+    two `dashboards` and the `api` (host:port each; name one replica twice for one)."""
+    nginx_port, proxy_port, status_port = free_port(), free_port(), free_port()
     url = f"http://127.0.0.1:{nginx_port}"
+    oauth2_args = [
+        f"--config={ROOT / 'oauth2-proxy/oauth2-proxy.cfg'}",
+        f"--oidc-issuer-url={issuer}",
+        f"--client-id={client_id}",
+    ]
     with contextlib.ExitStack() as stack:
-        api = stack.enter_context(servers.api(env, tmp / "api.log"))
-        env = {**env, "APP_API_URL": api.url}
-        replicas = [
-            stack.enter_context(servers.dashboard(env, tmp / f"dashboard-{i}.log")) for i in (1, 2)
-        ]
-        oauth2_args = [
-            f"--config={ROOT / 'oauth2-proxy/oauth2-proxy.cfg'}",
-            f"--oidc-issuer-url={issuer}",
-            "--client-id=edge-test",
-        ]
         # Its callback is nginx's: the browser comes back through the edge.
         proxy_metrics, proxy = stack.enter_context(
             oauth2_proxy(oauth2_proxy_bin, oauth2_args, proxy_port, url, tmp)
         )
-        addresses = [r.url.removeprefix("http://") for r in replicas]
-        status_port = free_port()
-        config = render_nginx(
-            tmp / "nginx",
-            nginx_port,
-            loopback_upstreams(
-                addresses, api.url.removeprefix("http://"), f"127.0.0.1:{proxy_port}"
-            ),
-            status_port,
-        )
+        upstreams = loopback_upstreams(dashboards, api, f"127.0.0.1:{proxy_port}")
+        config = render_nginx(tmp / "nginx", nginx_port, upstreams, status_port)
         nginx_log = tmp / "nginx.log"
         stack.enter_context(
             servers.running(
@@ -197,15 +202,37 @@ def serve_nginx_edge(
                 f"{url}/healthz",
             )
         )
+        yield Front(
+            url, proxy_metrics, proxy, nginx_log, f"http://127.0.0.1:{status_port}/stub_status"
+        )
+
+
+@contextlib.contextmanager
+def serve_nginx_edge(
+    env: dict[str, str], nginx_bin: str, oauth2_proxy_bin: str, issuer: str, tmp: Path
+) -> Iterator[Edge]:
+    """The compose edge: nginx (our config), oauth2-proxy, two dashboards and the API on `env`."""
+    with contextlib.ExitStack() as stack:
+        api = stack.enter_context(servers.api(env, tmp / "api.log"))
+        env = {**env, "APP_API_URL": api.url}
+        replicas = [
+            stack.enter_context(servers.dashboard(env, tmp / f"dashboard-{i}.log")) for i in (1, 2)
+        ]
+        addresses = [r.url.removeprefix("http://") for r in replicas]
+        front = stack.enter_context(
+            signed_in_front(
+                nginx_bin, oauth2_proxy_bin, issuer, addresses, api.url.removeprefix("http://"), tmp
+            )
+        )
         yield Edge(
             "nginx",
-            url,
+            front.url,
             dict(zip(addresses, replicas, strict=True)),
-            f"{url}/api",
-            nginx_log,
-            proxy_metrics,
+            f"{front.url}/api",
+            front.nginx_log,
+            front.proxy_metrics_url,
             tmp / "oauth2-proxy.log",
             api,
-            f"http://127.0.0.1:{status_port}/stub_status",
-            proxy,
+            front.stub_status_url,
+            front.proxy,
         )
