@@ -158,7 +158,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         """Monthly revenue history for the filters and its forecast for `months` ahead."""
         params = _parse(ForecastParams)
         rollup = sales.get()
-        dims = rollup.dimensions()
+        dims = rollup.dimensions
         filters = queries.Filters(
             start=params.start or dims.first_date,
             end=params.end or dims.last_date,

@@ -11,6 +11,7 @@ aggregate query over every order.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import time
 from dataclasses import dataclass
@@ -59,7 +60,9 @@ class SalesRollup:
     def load(cls, engine: Engine) -> SalesRollup:
         return cls.from_rows(daily_sales(engine))
 
+    @functools.cached_property
     def dimensions(self) -> Dimensions:
+        """What the filters can select; computed once per rollup, read on every rerun."""
         today = dt.date.today()
         has_rows = len(self.day) > 0
         return Dimensions(

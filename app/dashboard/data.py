@@ -11,7 +11,8 @@ not answer) and is never cached.
 
 Audit events other than a saved view's (sign-ins seen, exports) go through
 the process's ``AuditBacklog``: a page never waits on the database for them,
-and an outage delays them without losing them."""
+and an outage delays them without losing them.
+"""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def sales() -> SalesRollup:
 
 
 def dimensions() -> queries.Dimensions:
-    return sales().dimensions()
+    return sales().dimensions
 
 
 def kpis(filters: Filters) -> queries.Kpis:

@@ -61,7 +61,7 @@ def test_postgres_and_sqlite_agree_on_the_same_seed(postgres: PostgresServer, sq
     seed(pg, UNIT_ROWS)
     lite = create_engine_for(load_settings(sqlite_env), "test")
     pg_sales, lite_sales = SalesRollup.load(pg), SalesRollup.load(lite)
-    assert pg_sales.dimensions() == lite_sales.dimensions()
+    assert pg_sales.dimensions == lite_sales.dimensions
     pg_kpis, lite_kpis = pg_sales.kpis(YEAR_2025), lite_sales.kpis(YEAR_2025)
     assert (pg_kpis.orders, pg_kpis.units) == (lite_kpis.orders, lite_kpis.units)
     assert pg_kpis.revenue == pytest.approx(lite_kpis.revenue)

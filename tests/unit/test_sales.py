@@ -90,7 +90,7 @@ def test_the_rollup_answers_what_the_orders_sum_to(engine: sa.Engine, filters: F
 
 
 def test_dimensions_come_from_the_rollup(engine: sa.Engine):
-    dims = SalesRollup.load(engine).dimensions()
+    dims = SalesRollup.load(engine).dimensions
     with engine.connect() as conn:
         first, last, count = conn.execute(
             sa.text("SELECT min(order_date), max(order_date), count(*) FROM orders")
@@ -128,7 +128,7 @@ def test_new_orders_show_after_a_rollup_and_the_ttl(tmp_path: Path):
     )
     assert done.returncode == 0, done.stderr
     assert fresh.get().kpis(everything).orders == 501
-    assert fresh.get().dimensions().last_date == dt.date(2026, 2, 3)
+    assert fresh.get().dimensions.last_date == dt.date(2026, 2, 3)
     assert kept.get().kpis(everything).orders == 500  # within its TTL: the copy it has
     engine.dispose()
 
@@ -139,9 +139,9 @@ def test_an_empty_database_has_an_empty_rollup(tmp_path: Path):
     )
     migrate.upgrade(engine)
     rollup = SalesRollup.load(engine)
-    assert rollup.dimensions().orders == 0
+    assert rollup.dimensions.orders == 0
     assert rollup.kpis(FILTERS[0]).orders == 0
     assert rollup.monthly_revenue(FILTERS[0]) == rollup.top_products(FILTERS[0]) == []
     seed(engine, 50)  # the seed rebuilds the rollup in its own transaction
-    assert SalesRollup.load(engine).dimensions().orders == 50
+    assert SalesRollup.load(engine).dimensions.orders == 50
     engine.dispose()
