@@ -74,6 +74,17 @@ def callers(stacks: Counter[str], mark: str, top: int = 5) -> list[tuple[str, fl
     return [(frame, n / total) for frame, n in by.most_common(top)]
 
 
+def script_lines(stacks: Counter[str], top: int = 12) -> list[tuple[str, float]]:
+    """The page scripts' own lines (their innermost `<module>` frame), by share."""
+    total = sum(stacks.values())
+    by: Counter[str] = Counter()
+    for stack, n in stacks.items():
+        lines = [frame for frame in stack.split(";") if frame.startswith("<module> (")]
+        if lines:
+            by[lines[-1]] += n
+    return [(line, n / total) for line, n in by.most_common(top)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=50)
@@ -127,6 +138,10 @@ def main() -> None:
             print(f"\nCallers of {mark.split(' ')[0]}:")
             for frame, share in callers(stacks, mark):
                 print(f"- {share:.1%} {frame}")
+        per_rerun = 1000 * samples / RATE / reruns
+        print("\nScript lines, ms holding the GIL per rerun (what each line's calls cost):")
+        for line, share in script_lines(stacks):
+            print(f"- {share * per_rerun:.2f} {line}")
     finally:
         pg.destroy()
 

@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.bench.profile import callers, collapse, shares
+from tests.bench.profile import callers, collapse, script_lines, shares
 
 RAW = """\
 main (app.py:1);exec_func_with_error_handling (s/x.py:2);get_option (streamlit/config.py:225) 3
 main (app.py:1);exec_func_with_error_handling (s/x.py:2);read (sqlalchemy/engine.py:9) 5
-main (app.py:1);_enqueue (streamlit/delta_generator.py:7) 2
+<module> (page.py:4);_enqueue (streamlit/delta_generator.py:7) 2
 main (app.py:1);exec_func_with_error_handling (s/x.py:2);get_option (streamlit/config.py:225) 1
 """
 
@@ -28,3 +28,4 @@ def test_shares_count_each_sample_in_every_group_its_stack_passes(tmp_path: Path
     assert callers(stacks, "get_option (streamlit/config.py") == [
         ("exec_func_with_error_handling (s/x.py:2)", pytest.approx(4 / 11))
     ]
+    assert script_lines(stacks) == [("<module> (page.py:4)", pytest.approx(2 / 11))]
