@@ -12,14 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import threading
 import time
 from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from app.core.db import describe
 from app.core.queries import DailySalesRows, Dimensions, Filters, Kpis, daily_sales
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,8 +127,12 @@ class SalesRollup:
 class ExpiringRollup:
     """A process's rollup outside Streamlit (the API): read again once `ttl` seconds old.
 
-    The lock makes one thread read while the others wait for its answer,
-    rather than every thread reading the same rows at once.
+    Like the dashboard's background refresh, no request waits on a read when
+    there is a copy: one thread reads while the others answer from the copy
+    they have, and a read that fails (database down) keeps that copy for
+    another `ttl` rather than failing every forecast. Only before the first
+    read do threads wait; then a failed read fails the threads that waited on
+    it at once, rather than each trying again in turn.
     """
 
     def __init__(self, engine: Engine, ttl: float):
@@ -131,10 +140,35 @@ class ExpiringRollup:
         self._lock = threading.Lock()
         self._rollup: SalesRollup | None = None
         self._read_at = 0.0
+        self._reads = 0  # reads done, failed or not
+        self._failure: SQLAlchemyError | None = None  # of the last read, with no copy
+
+    def _fresh(self) -> bool:
+        return time.monotonic() - self._read_at < self._ttl
 
     def get(self) -> SalesRollup:
-        with self._lock:
-            if self._rollup is None or time.monotonic() - self._read_at >= self._ttl:
-                self._rollup = SalesRollup.load(self._engine)
-                self._read_at = time.monotonic()
+        rollup, reads = self._rollup, self._reads
+        if rollup is not None and (self._fresh() or not self._lock.acquire(blocking=False)):
+            return rollup  # fresh, or another thread is reading the new one
+        if rollup is None:
+            self._lock.acquire()
+        try:
+            if self._rollup is None and self._reads != reads and self._failure is not None:
+                raise self._failure.with_traceback(None)  # the read this thread waited on
+            if self._rollup is None or not self._fresh():
+                self._read()
             return self._rollup
+        finally:
+            self._lock.release()
+
+    def _read(self) -> None:
+        try:
+            self._rollup, self._failure = SalesRollup.load(self._engine), None
+        except SQLAlchemyError as error:
+            if self._rollup is None:
+                self._failure = error
+                raise
+            log.warning("rollup not read, answering from the copy before: %s", describe(error))
+        finally:
+            self._reads += 1
+        self._read_at = time.monotonic()
