@@ -4,8 +4,9 @@ hold, refused at render time when the database allows fewer.
 The expected figure is counted here from the rendered objects (replicas or the
 autoscaler's maximum, each Deployment's rollout surge, GUNICORN_WORKERS,
 PgBouncer's pool from its init container's flags) and from the app's own
-settings read from the rendered environment (its pool bound), not from the
-chart's arithmetic: the two must agree for every profile.
+settings read from the rendered environment (its pool bound), the migrations
+Job and the rollup CronJob (one Job at a time), not from the chart's
+arithmetic: the two must agree for every profile, with and without the CronJob.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from app.core.settings import load_settings
 from tests.support.chart import PROFILES, RELEASE, by_kind, merge, named, profile_values
 
 BUDGET_LINE = re.compile(
-    r"at most (\d+) PostgreSQL connections \(dashboard (\d+), API (\d+), migrations (\d+);"
+    r"at most (\d+) PostgreSQL connections \(dashboard (\d+), API (\d+), migrations (\d+),"
+    r" rollup (\d+);"
 )
 # With pgbouncer.enabled: what PostgreSQL sees, and what the pods open to PgBouncer.
 POOLED_LINE = re.compile(
-    r"at most (\d+) PostgreSQL connections \(PgBouncer (\d+): \d+ pods x \d+, migrations (\d+)\)"
+    r"at most (\d+) PostgreSQL connections \(PgBouncer (\d+): \d+ pods x \d+, migrations (\d+),"
+    r" rollup (\d+)\)"
 )
 CLIENTS_LINE = re.compile(
     r"at most (\d+) client connections to PgBouncer \(dashboard (\d+), API (\d+);"
@@ -87,43 +90,58 @@ DIRECT = [p for p in PROFILES if p not in POOLED]
 
 
 def app_figures(objects: list[dict[str, Any]]) -> dict[str, int]:
-    """Connections each component's pools can hold at the rollout's peak, and the Job's."""
+    """Connections each component's pools can hold at the rollout's peak, and the Jobs'."""
     figures = {}
     for component in ("dashboard", "api"):
         processes, bound = peak_processes(objects, component)
         figures[component] = processes * bound
     jobs = by_kind(objects, "Job")
     figures["migrations"] = len([j for j in jobs if j["metadata"]["name"].endswith("-migrate")])
+    cronjobs = by_kind(objects, "CronJob")
+    # concurrencyPolicy Forbid: one of a CronJob's Jobs at a time, one connection.
+    assert all(c["spec"]["concurrencyPolicy"] == "Forbid" for c in cronjobs)
+    figures["rollup"] = len(cronjobs)
     return figures
 
 
+# A rollup CronJob beside every profile's own objects.
+SCHEDULED = {"rollup": {"schedule": "*/15 * * * *"}}
+
+
+@pytest.mark.parametrize("extra", [{}, SCHEDULED], ids=["", "rollup"])
 @pytest.mark.parametrize("profile", DIRECT)
-def test_budget_counts_what_the_pods_can_open(render, chart, profile: str):
-    figures = app_figures(render(profile))
-    match = BUDGET_LINE.search(notes(chart, profile))
+def test_budget_counts_what_the_pods_can_open(render, chart, profile: str, extra: dict):
+    figures = app_figures(render(profile, extra))
+    match = BUDGET_LINE.search(notes(chart, profile, extra))
     assert match, "NOTES.txt no longer states the connection budget"
-    total, dashboard, api, migrate = map(int, match.groups())
-    assert (dashboard, api, migrate) == (
+    total, dashboard, api, migrate, rollup = map(int, match.groups())
+    assert (dashboard, api, migrate, rollup) == (
         figures["dashboard"],
         figures["api"],
         figures["migrations"],
+        figures["rollup"],
     )
-    assert total == dashboard + api + migrate
+    assert total == dashboard + api + migrate + rollup
 
 
+@pytest.mark.parametrize("extra", [{}, SCHEDULED], ids=["", "rollup"])
 @pytest.mark.parametrize("profile", POOLED)
 def test_pooled_budget_counts_pgbouncer_for_postgresql_and_the_pods_for_pgbouncer(
-    render, chart, profile: str
+    render, chart, profile: str, extra: dict
 ):
-    objects = render(profile)
+    objects = render(profile, extra)
     figures = app_figures(objects)
-    text = notes(chart, profile)
+    text = notes(chart, profile, extra)
     pooled, clients = POOLED_LINE.search(text), CLIENTS_LINE.search(text)
     assert pooled, "NOTES.txt no longer states the connection budget"
     assert clients, "NOTES.txt no longer states PgBouncer's clients"
-    total, pgbouncer, migrate = map(int, pooled.groups())
-    assert (pgbouncer, migrate) == (pgbouncer_peak(objects), figures["migrations"])
-    assert total == pgbouncer + migrate
+    total, pgbouncer, migrate, rollup = map(int, pooled.groups())
+    assert (pgbouncer, migrate, rollup) == (
+        pgbouncer_peak(objects),
+        figures["migrations"],
+        figures["rollup"],
+    )
+    assert total == pgbouncer + migrate + rollup
     opened, dashboard, api = map(int, clients.groups())
     assert (dashboard, api) == (figures["dashboard"], figures["api"])
     assert opened == dashboard + api
@@ -168,7 +186,7 @@ def test_with_pgbouncer_postgresql_sees_its_pools_and_the_pods_its_client_limit(
         notes(chart, "pgbouncer", {**scaled, "pgbouncer": {"maxClientConnections": clients - 1}})
     with pytest.raises(
         helm_python.HelmError,
-        match=r"database\.maxConnections: .*\(PgBouncer 33: 3 pods x 11, migrations 1\).*"
+        match=r"database\.maxConnections: .*\(PgBouncer 33: 3 pods x 11, migrations 1, rollup 0\).*"
         r"Lower pgbouncer\.replicaCount, pgbouncer\.poolSize or pgbouncer\.reservePool",
     ):
         notes(chart, "pgbouncer", {"pgbouncer": {"poolSize": 9}})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -476,7 +477,7 @@ def test_network_policies_limit_ingress_and_egress(render):
         p["metadata"]["name"].removeprefix("demo-streamlit-app-"): p["spec"]
         for p in by_kind(objects, "NetworkPolicy")
     }
-    assert set(policies) == {"dashboard", "api", "migrations", "smoke-test"}
+    assert set(policies) == {"dashboard", "api", "migrations", "rollup", "smoke-test"}
     edge = policies["dashboard"]["ingress"][0]["from"][0]["namespaceSelector"]["matchLabels"]
     assert edge == {"kubernetes.io/metadata.name": "ingress-nginx"}
     assert policies["dashboard"]["ingress"][0]["ports"] == [{"port": 4180, "protocol": "TCP"}]
@@ -547,6 +548,31 @@ def test_migrations_run_before_install_and_upgrade(render):
     )
 
 
+def test_a_scheduled_rollup_is_the_migrations_pod_running_rollup(render):
+    """rollup.schedule adds a CronJob whose pod is the migrations Job's (same
+    settings, secret file, hardening and network policy) with the rollup command."""
+    assert not by_kind(render("minimal"), "CronJob")
+    objects = render("minimal", {"rollup": {"schedule": "*/15 * * * *", "timeZone": "UTC"}})
+    (cronjob,) = by_kind(objects, "CronJob")
+    assert (cronjob["spec"]["schedule"], cronjob["spec"]["timeZone"]) == ("*/15 * * * *", "UTC")
+    assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
+    rollup = cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    migrate = named(objects, "Job", "-migrate")["spec"]["template"]["spec"]
+    assert rollup["containers"][0]["args"] == ["rollup"]
+    # Its secret volume is named for its container; otherwise the same pod.
+    rollup = json.loads(json.dumps(rollup).replace("secrets-rollup", "secrets-migrate"))
+    assert {**rollup, "containers": None} == {**migrate, "containers": None}
+    (mine,), (theirs,) = rollup["containers"], migrate["containers"]
+    for key in ("image", "env", "securityContext", "volumeMounts"):
+        assert mine[key] == theirs[key], key
+    labels = cronjob["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
+    (policy,) = [
+        p for p in by_kind(objects, "NetworkPolicy") if p["metadata"]["name"].endswith("-rollup")
+    ]
+    assert policy["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+    assert "ingress" not in policy["spec"]
+
+
 @pytest.mark.parametrize(("profile", "auth"), [("minimal", False), ("gateway", True)])
 def test_helm_test_runs_the_smoke_checks_through_the_services(render, profile: str, auth: bool):
     objects = render(profile)
@@ -580,15 +606,18 @@ def test_pgbouncer_is_off_by_default(render):
 
 
 def test_services_reach_the_database_through_pgbouncer_and_migrations_directly(render):
-    objects = render("pgbouncer")
+    objects = render("pgbouncer", {"rollup": {"schedule": "@hourly"}})
     service = named(objects, "Service", "-pgbouncer")
     via = f"{service['metadata']['name']}:{service['spec']['ports'][0]['port']}"
     for component in ("dashboard", "api"):
         spec = named(objects, "Deployment", f"-{component}")["spec"]["template"]["spec"]
         assert _env(spec["containers"][0])["APP_DATABASE_VIA"] == via, component
-    # Alembic's migrations run in one session: never through transaction pooling.
+    # Alembic's migrations run in one session (the rollup command migrates
+    # first): never through transaction pooling.
     job = named(objects, "Job", "-migrate")["spec"]["template"]["spec"]
     assert "APP_DATABASE_VIA" not in _env(job["containers"][0])
+    (rollup,) = [spec for name, spec in pod_specs(objects) if name.endswith("-rollup")]
+    assert "APP_DATABASE_VIA" not in _env(rollup["containers"][0])
     pgbouncer = named(objects, "Deployment", "-pgbouncer")["spec"]["template"]["spec"]
     (server,) = pgbouncer["containers"]
     assert service["spec"]["ports"][0]["targetPort"] == server["ports"][0]["name"]

@@ -24,15 +24,22 @@ RELEASE = "minimal"
 DASHBOARD = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=dashboard"
 PROFILE = ROOT / "helm/streamlit-app/ci/minimal-values.yaml"
 FULLNAME = f"{RELEASE}-streamlit-app"  # the prefix of the release's objects
+ROLLUP_SCHEDULE = "0 0 31 12 *"  # 31 December, midnight
 
 
 @pytest.fixture(scope="module")
 def installed(cluster, cluster_app_image, postgres_image, tmp_path_factory):
-    """The minimal profile with 3 dashboard replicas, as a user would deploy it."""
+    """The minimal profile with 3 dashboard replicas and the rollup CronJob (on a
+    schedule that never comes during a run: the test starts its Job itself), as
+    a user would deploy it."""
     cluster.namespace(NAMESPACE)
     deploy_postgres(cluster, NAMESPACE, postgres_image)
     tmp = tmp_path_factory.mktemp("minimal")
-    local = write_values(tmp / "local.yaml", local_values(), {"dashboard": {"replicaCount": 3}})
+    local = write_values(
+        tmp / "local.yaml",
+        local_values(),
+        {"dashboard": {"replicaCount": 3}, "rollup": {"schedule": ROLLUP_SCHEDULE}},
+    )
     result = make_deploy(cluster, cluster_app_image, [PROFILE, local], RELEASE, NAMESPACE)
     assert result.returncode == 0, result.stdout + result.stderr
     return {"result": result, "values": [PROFILE, local], "tmp": tmp}
@@ -66,8 +73,36 @@ def sql(cluster, query: str) -> str:
 def test_the_migrations_hook_seeded_the_database(cluster, installed):
     assert int(sql(cluster, "SELECT count(*) FROM orders")) > 0
     # The hook Job deletes itself once it succeeded (hook-delete-policy).
-    jobs = cluster.json("get", "jobs", "--namespace", NAMESPACE)["items"]
-    assert jobs == []
+    selector = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=migrations"
+    jobs = cluster.json("get", "jobs", "--namespace", NAMESPACE, "--selector", selector)
+    assert jobs["items"] == []
+
+
+def test_the_rollup_cronjob_rebuilds_daily_sales_from_new_orders(cluster, installed):
+    """An order loaded by hand is in the rollup once the CronJob's pod ran,
+    admitted under "restricted" and reaching the database under its policy."""
+    rollup_orders = "SELECT coalesce(sum(orders), 0) FROM daily_sales"
+    before = int(sql(cluster, rollup_orders))
+    sql(
+        cluster,
+        "INSERT INTO orders (id, order_date, region_id, product_id, quantity, unit_price, amount)"
+        " SELECT max(id) + 1, max(order_date), 1, 1, 1, 10, 10 FROM orders",
+    )
+    assert int(sql(cluster, rollup_orders)) == before  # not in the rollup yet
+    job = "rollup-by-hand"
+    namespaced = ("--namespace", NAMESPACE)
+    cluster.kubectl("create", "job", job, f"--from=cronjob/{FULLNAME}-rollup", *namespaced)
+    try:
+        cluster.kubectl(
+            "wait", f"job/{job}", "--for=condition=Complete", "--timeout=180s", *namespaced,
+            timeout=200,
+        )  # fmt: skip
+        logs = cluster.kubectl("logs", f"job/{job}", *namespaced)
+        assert "rebuilt daily_sales from the orders" in logs
+        assert int(sql(cluster, rollup_orders)) == before + 1
+        assert int(sql(cluster, rollup_orders)) == int(sql(cluster, "SELECT count(*) FROM orders"))
+    finally:
+        cluster.kubectl("delete", "job", job, "--wait=true", *namespaced)
 
 
 def test_restricted_admission_rejects_a_pod_without_hardening(cluster, installed, tmp_path):

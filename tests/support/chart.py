@@ -77,11 +77,15 @@ def named(objects: list[dict[str, Any]], kind: str, suffix: str) -> dict[str, An
 
 
 def pod_specs(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """(name, pod spec) of every Deployment, Job and Pod."""
+    """(name, pod spec) of every Deployment, Job, CronJob and Pod."""
     specs = []
     for o in objects:
         if o["kind"] in ("Deployment", "Job"):
             specs.append((o["metadata"]["name"], o["spec"]["template"]["spec"]))
+        elif o["kind"] == "CronJob":
+            specs.append(
+                (o["metadata"]["name"], o["spec"]["jobTemplate"]["spec"]["template"]["spec"])
+            )
         elif o["kind"] == "Pod":
             specs.append((o["metadata"]["name"], o["spec"]))
     return specs

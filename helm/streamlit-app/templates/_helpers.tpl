@@ -74,7 +74,7 @@ oauth2-proxy are given *_FILE paths). The Secret and each container's volume
 range over this.
 */}}
 {{- define "streamlit-app.secretKeys" -}}
-APP_DATABASE_URL: [dashboard, api, migrate{{ if .Values.pgbouncer.enabled }}, pgbouncer-config{{ end }}]
+APP_DATABASE_URL: [dashboard, api, migrate{{ if .Values.rollup.schedule }}, rollup{{ end }}{{ if .Values.pgbouncer.enabled }}, pgbouncer-config{{ end }}]
 STREAMLIT_SERVER_COOKIE_SECRET: [dashboard]
 {{- if .Values.oauth2Proxy.enabled }}
 OAUTH2_PROXY_CLIENT_SECRET: [oauth2-proxy]
@@ -201,7 +201,7 @@ process's pool bound (APP_DB_POOL_SIZE + APP_DB_MAX_OVERFLOW, defaults as in
 app/core/settings.py) times the processes that can run together. A Deployment
 peaks at its most pods (the autoscaler's maximum, else its replicas) plus a
 rolling update's surge; each API pod runs `workers` processes; the migrations
-Job runs before the rollout, one connection. With PgBouncer the pods' pools
+Job and the rollup CronJob's Job (one at a time) hold one connection each. With PgBouncer the pods' pools
 are its clients (`clients`, bounded by one replica's max_client_conn) and
 PostgreSQL sees PgBouncer's pods at their peak times each one's pool.
 */}}
@@ -219,10 +219,13 @@ PostgreSQL sees PgBouncer's pods at their peak times each one's pool.
 {{- $dashboard := mul $peak.dashboard $bound }}
 {{- $api := mul $peak.api .Values.api.workers $bound }}
 {{- $migrations := .Values.migrations.enabled | ternary 1 0 }}
+{{- $rollup := empty .Values.rollup.schedule | ternary 0 1 }}
+{{- $jobs := add $migrations $rollup }}
 poolBound: {{ $bound }}
 dashboard: {{ $dashboard }}
 api: {{ $api }}
 migrations: {{ $migrations }}
+rollup: {{ $rollup }}
 {{- with .Values.pgbouncer }}
 {{- if .enabled }}
 {{- $pods := include "streamlit-app.rolloutPeak" (int .replicaCount) | int }}
@@ -231,9 +234,9 @@ clients: {{ add $dashboard $api }}
 pgbouncerPods: {{ $pods }}
 pgbouncerEach: {{ $each }}
 pgbouncer: {{ mul $pods $each }}
-total: {{ add (mul $pods $each) $migrations }}
+total: {{ add (mul $pods $each) $jobs }}
 {{- else }}
-total: {{ add $dashboard $api $migrations }}
+total: {{ add $dashboard $api $jobs }}
 {{- end }}
 {{- end }}
 {{- end -}}
@@ -242,9 +245,9 @@ total: {{ add $dashboard $api $migrations }}
 {{- define "streamlit-app.connectionBudgetLine" -}}
 {{- $budget := include "streamlit-app.connectionBudget" . | fromYaml -}}
 {{- if .Values.pgbouncer.enabled -}}
-at most {{ $budget.total }} PostgreSQL connections (PgBouncer {{ $budget.pgbouncer }}: {{ $budget.pgbouncerPods }} pods x {{ $budget.pgbouncerEach }}, migrations {{ $budget.migrations }})
+at most {{ $budget.total }} PostgreSQL connections (PgBouncer {{ $budget.pgbouncer }}: {{ $budget.pgbouncerPods }} pods x {{ $budget.pgbouncerEach }}, migrations {{ $budget.migrations }}, rollup {{ $budget.rollup }})
 {{- else -}}
-at most {{ $budget.total }} PostgreSQL connections (dashboard {{ $budget.dashboard }}, API {{ $budget.api }}, migrations {{ $budget.migrations }}; {{ $budget.poolBound }} per process)
+at most {{ $budget.total }} PostgreSQL connections (dashboard {{ $budget.dashboard }}, API {{ $budget.api }}, migrations {{ $budget.migrations }}, rollup {{ $budget.rollup }}; {{ $budget.poolBound }} per process)
 {{- end -}}
 {{- end -}}
 
@@ -279,6 +282,30 @@ APP_DATABASE_VIA, the PgBouncer Service (app/core/settings.py). */}}
 - name: APP_DATABASE_VIA
   value: {{ include "streamlit-app.fullname" . }}-pgbouncer:{{ include "streamlit-app.pgbouncerPort" . }}
 {{- end }}
+{{- end -}}
+
+{{/* The pod of a run-once command of the app image (the migrations hook, the
+rollup CronJob): the namespace's default ServiceAccount with no token (a hook
+runs before the chart's exists), the app's settings and its secret files.
+(dict "root" $ "container" "migrate" "command" "seed" "resources" {...}) */}}
+{{- define "streamlit-app.commandPod" -}}
+{{- $root := .root -}}
+{{ include "streamlit-app.podSecurity" $root }}
+restartPolicy: Never
+containers:
+  - name: {{ .container }}
+    image: {{ include "streamlit-app.image" $root }}
+    imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+    args: [{{ .command }}]
+    env:
+      {{- include "streamlit-app.appEnv" $root | nindent 6 }}
+    resources:
+      {{- toYaml .resources | nindent 6 }}
+    {{- include "streamlit-app.containerSecurity" $root | nindent 4 }}
+    volumeMounts:
+      {{- include "streamlit-app.appMounts" . | nindent 6 }}
+volumes:
+  {{- include "streamlit-app.appVolumes" . | nindent 2 }}
 {{- end -}}
 
 {{/* Mounts and volumes of a container of the app image: its secrets and a
