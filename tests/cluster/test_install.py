@@ -29,9 +29,9 @@ ROLLUP_SCHEDULE = "0 0 31 12 *"  # 31 December, midnight
 
 @pytest.fixture(scope="module")
 def installed(cluster, cluster_app_image, postgres_image, tmp_path_factory):
-    """The minimal profile with 3 dashboard replicas and the rollup CronJob (on a
-    schedule that never comes during a run: the test starts its Job itself), as
-    a user would deploy it."""
+    """The minimal profile with 3 dashboard replicas and the rollup CronJob (once
+    a year: the test starts its Job itself, and a scheduled run beside it would
+    only rebuild the same table), as a user would deploy it."""
     cluster.namespace(NAMESPACE)
     deploy_postgres(cluster, NAMESPACE, postgres_image)
     tmp = tmp_path_factory.mktemp("minimal")

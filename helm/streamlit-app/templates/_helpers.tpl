@@ -201,9 +201,10 @@ process's pool bound (APP_DB_POOL_SIZE + APP_DB_MAX_OVERFLOW, defaults as in
 app/core/settings.py) times the processes that can run together. A Deployment
 peaks at its most pods (the autoscaler's maximum, else its replicas) plus a
 rolling update's surge; each API pod runs `workers` processes; the migrations
-Job and the rollup CronJob's Job (one at a time) hold one connection each. With PgBouncer the pods' pools
-are its clients (`clients`, bounded by one replica's max_client_conn) and
-PostgreSQL sees PgBouncer's pods at their peak times each one's pool.
+Job and the rollup CronJob's Job (one at a time) hold one connection each.
+With PgBouncer the pods' pools are its clients (`clients`, bounded by one
+replica's max_client_conn) and PostgreSQL sees PgBouncer's pods at their peak
+times each one's pool.
 */}}
 {{- define "streamlit-app.connectionBudget" -}}
 {{- $settings := .Values.appSettings }}
