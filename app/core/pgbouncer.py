@@ -92,8 +92,9 @@ def render(settings: Settings, pool: Pool, auth_file: Path) -> tuple[str, str]:
     ]
     if sslmode is not None:
         lines.append(f"server_tls_sslmode = {sslmode}")
+    # auth_file: each field in double quotes, a double quote in it doubled.
     user, password = (
-        f'"{value.replace(chr(34), chr(34) * 2)}"' for value in (url.username, url.password)
+        '"' + value.replace('"', '""') + '"' for value in (url.username, url.password)
     )
     return "\n".join(lines) + "\n", f"{user} {password}\n"
 

@@ -285,26 +285,38 @@ APP_DATABASE_VIA, the PgBouncer Service (app/core/settings.py). */}}
 {{- end }}
 {{- end -}}
 
+{{/* A container of the app image running one of its entrypoint's commands
+(`args`): the app's settings and its secret files, hardened; `mounts`, more
+volumeMounts. (dict "root" $ "container" "migrate" "args" (list "seed")
+"resources" {...} "mounts" (list ...)) */}}
+{{- define "streamlit-app.commandContainer" -}}
+{{- $root := .root -}}
+- name: {{ .container }}
+  image: {{ include "streamlit-app.image" $root }}
+  imagePullPolicy: {{ $root.Values.image.pullPolicy }}
+  args:
+    {{- toYaml .args | nindent 4 }}
+  env:
+    {{- include "streamlit-app.appEnv" $root | nindent 4 }}
+  resources:
+    {{- toYaml .resources | nindent 4 }}
+  {{- include "streamlit-app.containerSecurity" $root | nindent 2 }}
+  volumeMounts:
+    {{- include "streamlit-app.appMounts" . | nindent 4 }}
+    {{- with .mounts }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+{{- end -}}
+
 {{/* The pod of a run-once command of the app image (the migrations hook, the
 rollup CronJob): the namespace's default ServiceAccount with no token (a hook
-runs before the chart's exists), the app's settings and its secret files.
-(dict "root" $ "container" "migrate" "command" "seed" "resources" {...}) */}}
+runs before the chart's exists) and the command's container.
+(dict "root" $ "container" "migrate" "args" (list "seed") "resources" {...}) */}}
 {{- define "streamlit-app.commandPod" -}}
-{{- $root := .root -}}
-{{ include "streamlit-app.podSecurity" $root }}
+{{ include "streamlit-app.podSecurity" .root }}
 restartPolicy: Never
 containers:
-  - name: {{ .container }}
-    image: {{ include "streamlit-app.image" $root }}
-    imagePullPolicy: {{ $root.Values.image.pullPolicy }}
-    args: [{{ .command }}]
-    env:
-      {{- include "streamlit-app.appEnv" $root | nindent 6 }}
-    resources:
-      {{- toYaml .resources | nindent 6 }}
-    {{- include "streamlit-app.containerSecurity" $root | nindent 4 }}
-    volumeMounts:
-      {{- include "streamlit-app.appMounts" . | nindent 6 }}
+  {{- include "streamlit-app.commandContainer" . | nindent 2 }}
 volumes:
   {{- include "streamlit-app.appVolumes" . | nindent 2 }}
 {{- end -}}
