@@ -15,9 +15,11 @@ export PYTHONPATH := $(CURDIR)
 
 DASHBOARD_PORT ?= 8501
 API_PORT ?= 8000
+# true: `make run` and `make up` also load the reference app's demo orders.
+DEMO_DATA ?= false
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint format lock clean smoke loadtest
+.PHONY: help run test lint format lock clean smoke loadtest migration
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -36,8 +38,9 @@ $(SCAN_VENV)/.scan: requirements/scan.txt
 	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/scan.txt
 	touch $@
 
-run: $(VENV)/.app ## run dashboard + API on the embedded SQLite demo data (localhost)
-	DASHBOARD_PORT=$(DASHBOARD_PORT) API_PORT=$(API_PORT) VENV=$(VENV) scripts/run-local.sh
+run: $(VENV)/.app ## run dashboard + API on an embedded SQLite file (localhost; DEMO_DATA=true: demo orders)
+	DASHBOARD_PORT=$(DASHBOARD_PORT) API_PORT=$(API_PORT) DEMO_DATA=$(DEMO_DATA) VENV=$(VENV) \
+	  scripts/run-local.sh
 
 test: $(VENV)/.dev $(SCAN_VENV)/.scan ## run every test layer (CI=true turns missing tools into failures)
 	PATH="$(CURDIR)/$(SCAN_VENV)/bin:$$PATH" $(BIN)/pytest $(PYTEST_ARGS)
@@ -68,6 +71,10 @@ format: $(VENV)/.dev ## apply ruff's fixes and formatting
 lock: $(VENV)/.dev ## re-compile the hash-locked requirements from pyproject.toml
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/lock.sh
 
+migration: $(VENV)/.app ## a new Alembic revision from your tables' changes: make migration MESSAGE="add notes"
+	@test -n "$(MESSAGE)" || { echo 'make migration: say what it does, e.g. make migration MESSAGE="add notes"'; exit 2; }
+	$(BIN)/python -m app.core revision --message "$(MESSAGE)"
+
 clean: ## remove virtual environments, caches and the local SQLite data
 	rm -rf $(VENV) $(SCAN_VENV) data .pytest_cache .ruff_cache
 
@@ -92,7 +99,7 @@ UP_TIMEOUT ?= 600
 DOWN_FLAGS ?=
 COMPOSE_FILES := -f docker/compose.yaml -f docker/compose.override.yaml $(if $(wildcard .env),--env-file .env)
 # What the compose files substitute (see .env.example), as make resolved it.
-COMPOSE_ENV = APP_IMAGE=$(IMAGE) HTTP_PORT=$(HTTP_PORT) PUBLIC_URL=$(PUBLIC_URL) \
+COMPOSE_ENV = APP_IMAGE=$(IMAGE) HTTP_PORT=$(HTTP_PORT) PUBLIC_URL=$(PUBLIC_URL) DEMO_DATA=$(DEMO_DATA) \
   IDP_PORT=$(IDP_PORT) API_PORT=$(API_PORT) DASHBOARD_PORT=$(DASHBOARD_PORT) \
   $(if $(PYTHON_IMAGE),PYTHON_IMAGE=$(PYTHON_IMAGE))
 ifeq ($(CONTAINER_ENGINE),docker)

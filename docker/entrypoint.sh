@@ -7,7 +7,9 @@
 #   dashboard [ARGS]                  Streamlit on 0.0.0.0:8501 (later --server.* ARGS win);
 #                                     $DASHBOARD_SCRIPT, default the reference page
 #   api                               gunicorn on $GUNICORN_BIND (0.0.0.0:8000)
-#   migrate|seed|rollup|downgrade|check-config|connections|pgbouncer-config   python -m app.core ...
+#   migrate                           python -m app.core migrate; with DEMO_DATA=true, seed
+#                                     (the reference app's demo orders: compose's .env, `make run`)
+#   seed|rollup|downgrade|check-config|connections|pgbouncer-config   python -m app.core ...
 #   anything else                     run as given (e.g. bash for a look inside)
 set -euo pipefail
 
@@ -32,7 +34,11 @@ case "$command" in
   api)
     exec gunicorn -c app/api/gunicorn.conf.py 'app.api.wsgi:create_app()' "$@"
     ;;
-  migrate | seed | rollup | downgrade | check-config | connections | pgbouncer-config)
+  migrate)
+    if [ "${DEMO_DATA:-false}" = true ]; then command=seed; fi
+    exec python3 -m app.core "$command" "$@"
+    ;;
+  seed | rollup | downgrade | check-config | connections | pgbouncer-config)
     exec python3 -m app.core "$command" "$@"
     ;;
   *)

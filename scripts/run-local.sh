@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `make run`: migrate and seed the embedded SQLite demo data, then serve the
-# API (gunicorn) and the dashboard (Streamlit) on localhost until Ctrl-C.
+# `make run`: migrate the database (the embedded SQLite file unless
+# APP_DATABASE_URL says otherwise; DEMO_DATA=true also loads the reference
+# app's demo orders), then serve the API (gunicorn) and the dashboard
+# (Streamlit) on localhost until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin="$(cd "${VENV:-.venv}/bin" && pwd)"
@@ -12,7 +14,7 @@ export APP_API_URL="${APP_API_URL:-http://127.0.0.1:${api_port}}"
 
 # One line per configuration problem and exit 2, before anything starts.
 "$bin/python" -m app.core check-config
-"$bin/python" -m app.core seed
+docker/entrypoint.sh migrate
 
 GUNICORN_BIND="127.0.0.1:${api_port}" docker/entrypoint.sh api &
 api_pid=$!

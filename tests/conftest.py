@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from app.core.settings import Settings, load_settings
-from tests.support.data import UNIT_ROWS, seeded_env
+from tests.support.data import migrated_env
 from tests.support.postgres import PostgresServer
 
 # The image fixture (app_image) is shared: one build serves every layer that runs it.
@@ -30,9 +30,15 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServe
 
 @pytest.fixture(scope="session")
 def sqlite_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    """APP_* variables for a seeded SQLite file shared by the session's read-only tests."""
+    """APP_* variables of a migrated SQLite file shared by the session's tests."""
     path = tmp_path_factory.mktemp("sqlite") / "app.db"
-    return seeded_env(f"sqlite:///{path}", UNIT_ROWS)
+    return migrated_env(f"sqlite:///{path}")
+
+
+@pytest.fixture(scope="session")
+def pg_env(postgres: PostgresServer) -> dict[str, str]:
+    """APP_* variables of a migrated PostgreSQL database shared by the session's tests."""
+    return migrated_env(postgres.create_database("app"))
 
 
 @pytest.fixture

@@ -1,4 +1,7 @@
-"""Operations on the database: ``python -m app.core COMMAND`` (``--help`` lists them)."""
+"""Operations on the database: ``python -m app.core COMMAND`` (``--help`` lists them).
+
+The platform's commands are here; the app adds its own (app/core/commands.py).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +12,10 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from app.core import migrate, pgbouncer, queries
-from app.core.db import create_engine_for
+from app.core import migrate, pgbouncer
+from app.core.commands import COMMANDS
+from app.core.db import connections_allowed, create_engine_for
 from app.core.pgbouncer import Pool
-from app.core.seed import seed
 from app.core.settings import Settings, load_settings_or_exit
 
 
@@ -25,13 +28,13 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("migrate", help="upgrade the schema to the newest revision")
     down = sub.add_parser("downgrade", help="downgrade the schema")
     down.add_argument("revision", nargs="?", default="base")
-    sub.add_parser(
-        "rollup",
-        help="migrate, then rebuild the daily_sales rollup from the orders (after loading"
-        " orders; the dashboard and the API show them within APP_CACHE_TTL)",
+    revision = sub.add_parser(
+        "revision",
+        help="write the next migration from the tables' changes (make migration MESSAGE=...)",
     )
-    seeder = sub.add_parser("seed", help="migrate, then generate demo sales data")
-    seeder.add_argument("--rows", type=int, help="orders to generate (default: APP_SEED_ROWS)")
+    revision.add_argument("--message", "-m", required=True, help="what the revision does")
+    for name, command in COMMANDS.items():
+        command.arguments(sub.add_parser(name, help=command.help))
     budget = sub.add_parser(
         "connections", help="check that PROCESSES pools fit in the database's max_connections"
     )
@@ -55,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "pgbouncer-config":
         return _pgbouncer_config(settings, args)
+    if args.command == "revision":
+        print(f"wrote {migrate.new_revision(args.message)}: read it, then commit it")
+        return 0
     engine = create_engine_for(settings, "migrate")
     try:
         if args.command == "connections":
@@ -63,15 +69,8 @@ def main(argv: list[str] | None = None) -> int:
             migrate.downgrade(engine, args.revision)
             return 0
         migrate.upgrade(engine)
-        if args.command == "seed":
-            rows = args.rows or settings.seed_rows
-            if rows < 1:
-                parser.error("--rows: expected an integer >= 1")
-            print(f"seeded {seed(engine, rows)} orders into {engine.url!r}")
-        if args.command == "rollup":
-            with engine.begin() as conn:
-                queries.refresh_daily_sales(conn)
-            print(f"rebuilt daily_sales from the orders in {engine.url!r}")
+        if args.command in COMMANDS:
+            print(COMMANDS[args.command].run(engine, settings, args))
     except OperationalError as error:
         print(f"error: database {engine.url!r} unavailable: {error.orig}", file=sys.stderr)
         return 1
@@ -97,7 +96,7 @@ def _check_connections(engine: Engine, processes: int, bound: int) -> int:
     if engine.dialect.name != "postgresql":
         print(f"{engine.dialect.name}: {processes} processes, no server connection limit")
         return 0
-    allowed = queries.connections_allowed(engine)
+    allowed = connections_allowed(engine)
     fits = most <= allowed
     verdict = "fits" if fits else "DOES NOT FIT: lower APP_DB_POOL_SIZE/APP_DB_MAX_OVERFLOW"
     print(

@@ -40,12 +40,24 @@ import psycopg2.extensions
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.url import make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import DeclarativeBase
 
 from app.core.metrics import MeteredQueuePool
 from app.core.settings import Settings
 
 # Seconds the client waits past statement_timeout for the server's own cancel.
 CANCEL_GRACE = 1.0
+# What a database that is stopped, frozen or out of connections raises: the
+# dashboard says "unavailable, retrying" for these (app/dashboard/session.py),
+# and for nothing else.
+UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
+
+
+class Base(DeclarativeBase):
+    """Every table's base: the platform's (app/core/audit.py) and the app's (app/core/models.py)."""
+
 
 _deadline: ContextVar[float | None] = ContextVar("database_deadline", default=None)
 
@@ -166,3 +178,16 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> No
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def connections_allowed(engine: Engine) -> int:
+    """Connections PostgreSQL accepts from ordinary roles: max_connections less
+    the slots reserved for superusers (and, from PostgreSQL 16, reserved_connections)."""
+    with engine.connect() as conn:
+        return conn.execute(
+            sa.text(
+                "SELECT current_setting('max_connections')::int"
+                " - current_setting('superuser_reserved_connections')::int"
+                " - coalesce(current_setting('reserved_connections', true)::int, 0)"
+            )
+        ).scalar_one()

@@ -1,9 +1,17 @@
-"""Schema migrations with Alembic, run in code on an engine (no alembic.ini to keep in sync)."""
+"""Schema migrations with Alembic, run in code on an engine (no alembic.ini to keep in sync).
+
+A new revision: change the tables (app/core/models.py), then
+``make migration MESSAGE="add notes"`` (``revision`` here) writes
+``migrations/versions/NNNN_add_notes.py`` from the difference between the
+tables and the schema the existing revisions build; read it, then commit it.
+"""
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -12,12 +20,20 @@ from sqlalchemy.engine import Engine
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
-def _run(engine: Engine, action, revision: str) -> None:
+def metadata() -> sa.MetaData:
+    """Every table, the platform's and the app's: what the revisions must build."""
+    from app.core import audit, models  # noqa: F401  (their tables join Base.metadata)
+    from app.core.db import Base
+
+    return Base.metadata
+
+
+def _run(engine: Engine, action, *args: object, **kwargs: object) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        action(config, revision)
+        action(config, *args, **kwargs)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -31,3 +47,27 @@ def downgrade(engine: Engine, revision: str = "base") -> None:
 def head() -> str:
     """The newest revision this code knows: the schema it needs."""
     return ScriptDirectory(str(MIGRATIONS)).get_current_head()
+
+
+def current(engine: Engine) -> str | None:
+    """The revision the database is at; None when it was never migrated."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
+
+
+def new_revision(message: str) -> Path:
+    """Write the next revision (numbered after the head when the head is a number)
+    from what the tables add to the schema the revisions build, compared on a
+    scratch SQLite file."""
+    latest = head()
+    number = f"{int(latest) + 1:04d}" if latest and latest.isdigit() else None
+    before = set((MIGRATIONS / "versions").glob("*.py"))
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = sa.create_engine(f"sqlite:///{scratch}/schema.db")
+        upgrade(engine)
+        _run(engine, command.revision, message=message, autogenerate=True, rev_id=number)
+        engine.dispose()
+    (written,) = set((MIGRATIONS / "versions").glob("*.py")) - before
+    return written

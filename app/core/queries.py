@@ -1,4 +1,4 @@
-"""Every read and write the dashboard and the API make, as plain functions of an engine.
+"""The reference app's reads and writes, as plain functions of an engine.
 
 Reads return plain data (dataclasses, lists of dicts) so callers can cache them.
 """
@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from app.core.models import AuditEvent, DailySales, Order, Product, Region, SavedView
+from app.core.audit import audit_row
+from app.core.models import DailySales, Order, Product, Region, SavedView
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def save_view(engine: Engine, name: str, owner: str, filters: Filters) -> None:
                     name=name, owner=owner, filters=filters.to_json(), created_at=now
                 )
             )
-            conn.execute(_audit_row(owner, "view_saved", name, now))
+            conn.execute(audit_row(owner, "view_saved", name, now))
     except IntegrityError:
         raise ViewExistsError(f"a view named {name!r} exists already") from None
 
@@ -119,43 +120,3 @@ def list_views(engine: Engine) -> list[dict]:
     with engine.connect() as conn:
         rows = conn.execute(query.order_by(SavedView.created_at.desc())).mappings().all()
     return [dict(row) for row in rows]
-
-
-def _audit_row(user: str, action: str, detail: str, at: dt.datetime) -> sa.Insert:
-    return sa.insert(AuditEvent).values(user=user, action=action, detail=detail[:500], at=at)
-
-
-def record_audit(
-    engine: Engine, user: str, action: str, detail: str = "", at: dt.datetime | None = None
-) -> None:
-    """One audit event, at `at` (when it happened, if written later) or now."""
-    with engine.begin() as conn:
-        conn.execute(_audit_row(user, action, detail, at or dt.datetime.now(dt.UTC)))
-
-
-def list_audit(engine: Engine, limit: int = 200) -> list[dict]:
-    query = sa.select(AuditEvent.at, AuditEvent.user, AuditEvent.action, AuditEvent.detail)
-    with engine.connect() as conn:
-        rows = conn.execute(query.order_by(AuditEvent.id.desc()).limit(limit)).mappings().all()
-    return [dict(row) for row in rows]
-
-
-def schema_revision(engine: Engine) -> str | None:
-    """The Alembic revision the database is at; None when it was never migrated."""
-    with engine.connect() as conn:
-        if not sa.inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.scalar(sa.text("SELECT version_num FROM alembic_version"))
-
-
-def connections_allowed(engine: Engine) -> int:
-    """Connections PostgreSQL accepts from ordinary roles: max_connections less
-    the slots reserved for superusers (and, from PostgreSQL 16, reserved_connections)."""
-    with engine.connect() as conn:
-        return conn.execute(
-            sa.text(
-                "SELECT current_setting('max_connections')::int"
-                " - current_setting('superuser_reserved_connections')::int"
-                " - coalesce(current_setting('reserved_connections', true)::int, 0)"
-            )
-        ).scalar_one()

@@ -1,7 +1,8 @@
 """Smoke checks of a running deployment: ``python -m app.ops.smoke --url URL``.
 
 Every health endpoint, the sign-in redirect when auth is on, and one
-Streamlit script run over the WebSocket. Each check is retried until it
+Streamlit script run over the WebSocket: the platform's status page, which
+every app on the platform has, and whose database line must say ok. Each check is retried until it
 passes or the deadline runs out (a rollout may still be settling), must
 answer within its time budget, and prints one line: PASS, FAIL or SKIP.
 Exits 1 when any check fails.
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 
 import requests
 
-from app.ops.stream_client import Session, StreamlitError
+from app.ops.stream_client import STATUS_PAGE, Session, StreamlitError
 
 
 class CheckFailedError(Exception):
@@ -52,13 +53,21 @@ def _status(url: str, expected: int, budget: float) -> Callable[[], str]:
 
 
 def _script_run(url: str, cookie: str | None, budget: float) -> Callable[[], str]:
+    """The platform's status page over the WebSocket, as any app has it: the script
+    runs, and its database line says the dashboard reached the database."""
+
     async def run() -> str:
         headers = {"Cookie": cookie} if cookie else {}
-        async with Session(url, headers=headers, timeout=budget) as session:
+        async with Session(url, headers=headers, timeout=budget, page=STATUS_PAGE) as session:
             result = await session.run()
         if result.exceptions:
             raise CheckFailedError(f"the page raised: {result.exceptions[0]}")
-        return f"{result.status} in {result.seconds:.2f}s"
+        if "database: ok" not in " ".join(result.texts):
+            shown = "; ".join(result.texts)[:300]
+            raise CheckFailedError(
+                f"/{STATUS_PAGE} does not say 'database: ok'; it showed: {shown}"
+            )
+        return f"{result.status} in {result.seconds:.2f}s, database ok"
 
     return lambda: asyncio.run(run())
 

@@ -25,6 +25,9 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 FINISHED = ForwardMsg.ScriptFinishedStatus
+# The URL path of the platform's status page, which every app on the platform has
+# (app/dashboard/session.py): who is signed in, the replica, the database, the API.
+STATUS_PAGE = "_platform"
 # Element types that carry a widget id, and the WidgetState field their value goes in.
 WIDGET_VALUE_FIELDS = {
     "slider": "double_array_value",
@@ -72,11 +75,19 @@ def stream_url(base_url: str) -> str:
     return urlunsplit((scheme, parts.netloc, path, "", ""))
 
 
-def rerun_message(page_script_hash: str = "", widgets: list[WidgetState] = ()) -> bytes:
-    """A serialized BackMsg asking for a script run with these widget values."""
+def rerun_message(
+    page_script_hash: str = "", widgets: list[WidgetState] = (), page_name: str = ""
+) -> bytes:
+    """A serialized BackMsg asking for a script run with these widget values.
+
+    A run names its page by hash once the server has said which it is; before
+    that, by ``page_name``: the URL path a browser would open (``notes`` for
+    ``/notes``; empty for the default page).
+    """
     message = BackMsg()
     state = message.rerun_script
     state.page_script_hash = page_script_hash
+    state.page_name = "" if page_script_hash else page_name
     state.widget_states.widgets.extend(widgets)
     return message.SerializeToString()
 
@@ -110,8 +121,10 @@ class Session:
         base_url: str,
         headers: Mapping[str, str] | None = None,
         timeout: float = 30.0,
+        page: str = "",
     ):
         self.url = stream_url(base_url)
+        self.page = page.strip("/")
         self.headers = dict(headers or {})
         self.timeout = timeout
         self.page_script_hash = ""
@@ -154,7 +167,7 @@ class Session:
         """Run the current page with these widget values; wait for the run to finish."""
         started = time.perf_counter()
         try:
-            await self._socket.send(rerun_message(self.page_script_hash, widgets))
+            await self._socket.send(rerun_message(self.page_script_hash, widgets, self.page))
             return await asyncio.wait_for(self._read_run(started), self.timeout)
         except TimeoutError:
             raise StreamlitError(

@@ -1,7 +1,7 @@
 """The smoke suite through the real edge, in both shapes, as the post-deploy gate runs it."""
 
 from tests.support.edge import Edge, cookie_header, sign_in
-from tests.support.smoke import smoke
+from tests.support.ops import smoke
 
 
 def _api_args(edge: Edge) -> tuple[str, ...]:

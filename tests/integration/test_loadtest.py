@@ -1,21 +1,18 @@
-"""`make loadtest` against real Streamlit servers: the reference dashboard with
-the scenario that ships, and an app of a user's own with a scenario naming its
-widgets. The user's app writes each run's widget values to a file, so the
-test sees from the server's side that the actions really changed them."""
+"""`make loadtest` against a real Streamlit server running an app of a user's own
+with a scenario naming its widgets. The app writes each run's widget values to
+a file, so the test sees from the server's side that the actions really
+changed them. (The reference app's shipped scenario: tests/reference/.)"""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from app.ops.loadtest import Scenario, ScenarioError
+from tests.support.ops import make_loadtest
 from tests.support.servers import dashboard
-from tests.support.tools import ROOT
 
 USER_APP = """
 import json, os
@@ -47,29 +44,6 @@ widget = "Refresh"
 change = "click"
 """
 SESSIONS, RERUNS = 4, 6
-
-
-def make_loadtest(url: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        ["make", "--no-print-directory", "loadtest", f"URL={url}", f"VENV={sys.prefix}", *args],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def test_the_reference_dashboard_under_the_shipped_scenario(sqlite_env: dict, tmp_path: Path):
-    with dashboard(sqlite_env, tmp_path / "dashboard.log") as server:
-        result = make_loadtest(
-            server.url, f"LOADTEST_ARGS=--sessions {SESSIONS} --reruns {RERUNS} --json"
-        )
-    assert result.returncode == 0, result.stdout + result.stderr
-    report = json.loads(result.stdout.splitlines()[-1])
-    assert report["reruns"] == report["reruns_planned"] == SESSIONS * RERUNS
-    assert report["errors"] == {}
-    assert 0 < report["p50_seconds"] <= report["p95_seconds"] <= report["p100_seconds"]
 
 
 def test_a_users_own_app_and_scenario(tmp_path: Path):

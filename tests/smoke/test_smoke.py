@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from tests.support import servers
-from tests.support.smoke import smoke
+from tests.support.ops import smoke
 from tests.support.tools import free_port
 
 
@@ -42,3 +42,30 @@ def test_nothing_listening_fails_every_check():
     result = smoke("--url", url, "--api-url", url, "--deadline", "2", "--budget", "1")
     assert result.returncode == 1
     assert result.stdout.count("FAIL ") == 4
+
+
+def test_a_dashboard_without_its_database_fails_the_websocket_check(tmp_path: Path):
+    """The dashboard is up (its health path answers) but its database is not."""
+    broken = {
+        "APP_DATABASE_URL": f"postgresql://nobody@127.0.0.1:{free_port()}/none",
+        "APP_DB_CONNECT_TIMEOUT": "1",
+    }
+    with servers.dashboard(broken, tmp_path / "dashboard.log") as dashboard:
+        result = smoke("--url", dashboard.url, "--deadline", "3")
+    assert result.returncode == 1
+    (failed,) = [line for line in result.stdout.splitlines() if line.startswith("FAIL ")]
+    assert failed.startswith("FAIL websocket-run")
+    assert "does not say 'database: ok'" in failed
+    assert "The database is not answering right now" in failed
+    assert "PASS dashboard-health" in result.stdout
+
+
+def test_an_app_that_skips_the_platform_fails_the_websocket_check(tmp_path: Path):
+    """An entry script that does not hand its pages to session.run has no status page."""
+    script = tmp_path / "bare.py"
+    script.write_text('import streamlit as st\nst.write("hello")\n')
+    with servers.dashboard({}, tmp_path / "dashboard.log", script=str(script)) as dashboard:
+        result = smoke("--url", dashboard.url, "--deadline", "3")
+    assert result.returncode == 1
+    assert "FAIL websocket-run" in result.stdout
+    assert "it showed: hello" in result.stdout

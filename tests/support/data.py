@@ -1,24 +1,20 @@
-"""The demo data the test layers seed: row counts and a migrated, seeded database."""
+"""A database for the platform's tests: migrated to the app's schema, no data.
+
+Whatever the app's tables are, the platform's tests need only its migrations;
+the reference app's tests seed its demo data themselves (tests/reference/).
+"""
 
 from __future__ import annotations
 
 from app.core import migrate
 from app.core.db import create_engine_for
-from app.core.seed import seed
 from app.core.settings import load_settings
 
-# Small on purpose for unit tests; the PostgreSQL suite seeds the full 200k.
-UNIT_ROWS = 5_000
-# The dataset size the template promises on PostgreSQL.
-FULL_ROWS = 200_000
 
-
-def seeded_env(url: str, rows: int, **extra: str) -> dict[str, str]:
-    """Migrate and seed the database at `url`; return the APP_* environment for it."""
+def migrated_env(url: str, **extra: str) -> dict[str, str]:
+    """Migrate the database at `url`; return the APP_* environment for it."""
     env = {"APP_DATABASE_URL": url, **extra}
-    settings = load_settings(env)
-    engine = create_engine_for(settings, "test-setup")
+    engine = create_engine_for(load_settings(env), "test-setup")
     migrate.upgrade(engine)
-    seed(engine, rows)
     engine.dispose()
     return env

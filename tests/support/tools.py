@@ -10,10 +10,14 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
+T = TypeVar("T")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ROOT = Path(__file__).resolve().parents[2]
 # Where scripts/install-test-deps.sh builds the Go tools (oauth2-proxy, helm, actionlint).
@@ -44,3 +48,22 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_until(
+    condition: Callable[[], T], what: str, timeout: float = 60, interval: float = 0.2
+) -> T:
+    """Call `condition` until it returns something truthy, and return that; after
+    `timeout` seconds, fail naming `what` was awaited and the last value seen.
+
+    The one poll loop of the tests: every wait on something that happens a
+    moment later (a thread's write, a server's start, a rollout) goes through it.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"waited {timeout:g} s for {what}; last seen: {value!r}")
+        time.sleep(interval)

@@ -93,21 +93,29 @@ def test_rerun_message_carries_hash_and_widget_values():
     assert list(state.double_array_value.data) == [1.0, 2.0]
 
 
+def test_a_page_is_named_by_its_path_until_the_server_gives_its_hash():
+    first, later = BackMsg(), BackMsg()
+    first.ParseFromString(rerun_message("", [], page_name="notes"))
+    later.ParseFromString(rerun_message("abc", [], page_name="notes"))
+    assert (first.rerun_script.page_name, first.rerun_script.page_script_hash) == ("notes", "")
+    assert (later.rerun_script.page_name, later.rerun_script.page_script_hash) == ("", "abc")
+
+
 def test_run_discovers_widgets_and_texts_then_set_sends_the_value():
     first = [
         _new_session("page-1"),
-        _slider("Order dates", "slider-id"),
+        _slider("Dates", "slider-id"),
         _markdown("Revenue 10"),
         _finished(FINISHED.FINISHED_SUCCESSFULLY),
     ]
     second = [_markdown("Revenue 5"), _finished(FINISHED.FINISHED_SUCCESSFULLY)]
 
     async def client(session):
-        return await session.run(), await session.set("Order dates", [3.0, 4.0])
+        return await session.run(), await session.set("Dates", [3.0, 4.0])
 
     (run, rerun), received = _drive([first, second], client)
     assert run.status == "FINISHED_SUCCESSFULLY"
-    assert run.widgets["Order dates"].id == "slider-id"
+    assert run.widgets["Dates"].id == "slider-id"
     assert run.texts == ["Revenue 10"]
     assert rerun.texts == ["Revenue 5"]
     assert received[0].rerun_script.page_script_hash == ""
@@ -160,16 +168,16 @@ def test_unknown_widget_label_is_reported():
 
 def test_values_set_earlier_are_sent_again_like_a_browser():
     page = [
-        _slider("Order dates", "slider-id"),
+        _slider("Dates", "slider-id"),
         _slider("Price", "price-id"),
         _finished(FINISHED.FINISHED_SUCCESSFULLY),
     ]
 
     async def client(session):
         await session.run()
-        await session.set("Order dates", [1.0, 2.0])
+        await session.set("Dates", [1.0, 2.0])
         await session.set("Price", [5.0, 6.0])
-        return await session.set("Order dates", [3.0, 4.0])
+        return await session.set("Dates", [3.0, 4.0])
 
     _, received = _drive([page] * 4, client)
     sent = {

@@ -4,14 +4,15 @@ import datetime as dt
 
 import streamlit as st
 
+from app.core.db import UNAVAILABLE
 from app.core.queries import Filters, ViewExistsError
-from app.dashboard import charts, data
+from app.dashboard import charts, data, session
 
 dims = data.dimensions()
 if not dims.orders:
     # A fresh deployment migrates but loads nothing: say so rather than fail.
     st.title("Sales overview")
-    st.info("No orders yet. Load yours, or the demo data with `python -m app.core seed`.")
+    st.info("No orders yet. Load yours, or the demo data: `make run DEMO_DATA=true`.")
     st.stop()
 default = data.default_filters()
 
@@ -57,8 +58,8 @@ st.download_button(
     lambda: top.to_csv(index=False),
     file_name="top-products.csv",
     mime="text/csv",
-    on_click=data.record,
-    args=(st.session_state.user, "export", f"top products {start}..{end}"),
+    on_click=session.audit,
+    args=("export", f"top products {start}..{end}"),
 )
 
 
@@ -68,11 +69,11 @@ def _save() -> None:
         st.session_state.save_result = ("error", "Give the view a name.")
         return
     try:
-        data.save_view(name, st.session_state.user, filters)
+        data.save_view(name, session.user().email, filters)
     except ViewExistsError as error:
         st.session_state.save_result = ("error", f"Not saved: {error}.")
         return
-    except data.UNAVAILABLE:
+    except UNAVAILABLE:
         data.log.warning("view %r not saved: database unavailable", name, exc_info=True)
         message = "Not saved: the database is not answering; try again in a moment."
         st.session_state.save_result = ("error", message)

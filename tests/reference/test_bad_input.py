@@ -34,9 +34,9 @@ import werkzeug.urls  # noqa: F401  (registers the "werkzeug.url_quote" decoding
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.api.wsgi import MAX_CHARS, MAX_VALUES
+from app.api.params import MAX_CHARS, MAX_VALUES
+from tests.reference.data import UNIT_ROWS, seeded_env
 from tests.support import servers
-from tests.support.data import UNIT_ROWS, seeded_env
 from tests.support.postgres import PostgresServer
 from tests.support.reliability import BadInputReport
 

@@ -1,14 +1,12 @@
-"""Seed determinism and the schema the migrations build (on SQLite; PostgreSQL in integration)."""
+"""The reference app's demo data: the same seed gives the same rows (on SQLite)."""
 
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 
 from app.core import migrate
 from app.core.db import create_engine_for
-from app.core.models import Base, Order
+from app.core.models import Order
 from app.core.seed import seed
 from app.core.settings import load_settings
 
@@ -39,18 +37,3 @@ def test_reseeding_with_another_size_replaces_the_orders(tmp_path: Path):
     seed(engine, 1_000)
     seed(engine, 2_000)
     assert _fingerprint(engine)[0] == 2_000
-
-
-def test_migrations_build_exactly_the_models(tmp_path: Path):
-    engine = _engine(tmp_path / "app.db")
-    migrate.upgrade(engine)
-    with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-    assert diff == []
-
-
-def test_downgrade_removes_every_table(tmp_path: Path):
-    engine = _engine(tmp_path / "app.db")
-    migrate.upgrade(engine)
-    migrate.downgrade(engine, "base")
-    assert set(sa.inspect(engine).get_table_names()) <= {"alembic_version"}

@@ -20,7 +20,7 @@ from app.core.queries import Filters
 from app.core.sales import ExpiringRollup, SalesRollup
 from app.core.seed import seed
 from app.core.settings import load_settings
-from tests.support.data import UNIT_ROWS, seeded_env
+from tests.reference.data import UNIT_ROWS, seeded_env
 from tests.support.tools import ROOT
 
 FILTERS = [
@@ -54,8 +54,8 @@ def _date(value: object) -> dt.date:
 
 
 @pytest.fixture(scope="module")
-def engine(sqlite_env: dict[str, str]):
-    engine = create_engine_for(load_settings(sqlite_env), "test")
+def engine(sales_sqlite_env: dict[str, str]):
+    engine = create_engine_for(load_settings(sales_sqlite_env), "test")
     yield engine
     engine.dispose()
 

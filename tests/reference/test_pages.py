@@ -1,4 +1,5 @@
-"""Dashboard pages through Streamlit's AppTest, on SQLite, calling the real API (gunicorn)."""
+"""The reference app's pages through Streamlit's AppTest, on SQLite, calling the real API
+(gunicorn). What the platform does around any page is tested in tests/unit/test_session.py."""
 
 from __future__ import annotations
 
@@ -14,23 +15,15 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from app.core.settings import get_settings
-from tests.support import servers
 from tests.support.tools import ROOT, free_port
 
 ENTRY = str(ROOT / "app/dashboard/streamlit_app.py")
 
 
-@pytest.fixture(scope="module")
-def api_url(sqlite_env: dict, tmp_path_factory) -> str:
-    log = tmp_path_factory.mktemp("api") / "api.log"
-    with servers.api(sqlite_env, log) as server:
-        yield server.url
-
-
 @pytest.fixture
-def app_env(monkeypatch, sqlite_env: dict, api_url: str):
+def app_env(monkeypatch, sales_sqlite_env: dict, api_url: str):
     """Point the in-process dashboard at the seeded SQLite file and the running API."""
-    for key, value in {**sqlite_env, "APP_API_URL": api_url}.items():
+    for key, value in {**sales_sqlite_env, "APP_API_URL": api_url}.items():
         monkeypatch.setenv(key, value)
     get_settings.cache_clear()
     yield
@@ -155,27 +148,12 @@ def test_a_duplicate_view_name_is_refused_with_a_message():
 
 
 @pytest.mark.usefixtures("app_env")
-def test_the_signed_in_user_is_shown_and_recorded_once():
+def test_the_signed_in_user_is_shown_and_their_sign_in_on_the_audit_page():
     email = f"{uuid.uuid4().hex[:8]}@example.com"  # the database is shared by the session
-    at = run({"email": email})
-    assert email in at.sidebar.caption[0].value
-    at.run()
+    at = run({"email": email, "name": "Ann"})
+    assert at.sidebar.caption[0].value == f"Signed in as {email} (Ann)"
     mine = audited(at, lambda e: (e["user"] == email) & (e["action"] == "sign_in_seen"))
     assert len(mine) == 1
-
-
-@pytest.mark.usefixtures("app_env")
-def test_a_session_older_than_its_max_age_serves_nothing_more():
-    """The bound on an open tab after sign-out: past APP_SESSION_MAX_AGE a run asks for
-    a reload (which passes sign-in again) and shows no data."""
-    assert run({"email": "new@example.com"}).metric  # a fresh session gets the page
-    at = AppTest.from_file(ENTRY, default_timeout=30)
-    at.user = {"email": "old@example.com"}
-    at.session_state["session_opened"] = time.time() - get_settings().session_max_age - 1
-    at.run()
-    assert not at.exception
-    assert "reload it to continue" in at.warning[0].value
-    assert not at.metric
 
 
 @pytest.mark.usefixtures("app_env")
@@ -197,12 +175,6 @@ def test_a_failing_api_shows_a_message_not_a_trace_nor_its_address(monkeypatch, 
     data.forecast.clear()
 
 
-def test_bad_configuration_stops_with_the_setting_named(monkeypatch):
-    at = run_with(monkeypatch, APP_DB_POOL_SIZE="plenty")
-    assert not at.exception
-    assert "APP_DB_POOL_SIZE" in at.error[0].value
-
-
 @pytest.mark.usefixtures("app_env")
 def test_an_export_is_audited():
     email = f"{uuid.uuid4().hex[:8]}@example.com"
@@ -211,53 +183,3 @@ def test_an_export_is_audited():
     exports = audited(at, lambda e: (e["user"] == email) & (e["action"] == "export"))
     assert len(exports) == 1
     assert exports["detail"].iloc[0].startswith("top products")
-
-
-def test_a_database_that_does_not_answer_is_a_retrying_notice(monkeypatch):
-    """Nothing listens at the database's address: a notice that retries, no trace, no address;
-    the sign-in is not waited for (it stays in the process's audit backlog)."""
-    port = free_port()
-    at = run_with(
-        monkeypatch,
-        APP_DATABASE_URL=f"postgresql://nobody@127.0.0.1:{port}/none",
-        APP_DB_CONNECT_TIMEOUT="2",
-    )
-    assert not at.exception
-    (notice,) = at.warning
-    assert notice.value.startswith("The database is not answering right now.")
-    assert "tries again every 2 s" in notice.value
-    assert str(port) not in notice.value
-
-
-def test_the_audit_backlog_outlasts_an_outage(tmp_path):
-    """The only pooled connection is held: the backlog's write times out waiting for it
-    (what a database that does not answer looks like to it), is retried, and lands
-    once the connection is free; nothing waited on it meanwhile."""
-    import sqlalchemy as sa
-
-    from app.core import migrate, queries
-    from app.core.db import create_engine_for
-    from app.core.settings import load_settings
-    from app.dashboard.data import AuditBacklog
-
-    env = {
-        "APP_DATABASE_URL": f"sqlite:///{tmp_path / 'audit.db'}",
-        "APP_DB_POOL_SIZE": "1",
-        "APP_DB_MAX_OVERFLOW": "0",
-        "APP_DB_POOL_TIMEOUT": "0.2",
-    }
-    engine = create_engine_for(load_settings(env), "test")
-    migrate.upgrade(engine)
-    backlog = AuditBacklog(engine, retry=0.1)
-    with engine.connect():  # the pool's one connection, held
-        started = time.monotonic()
-        backlog.add("eve@example.com", "sign_in_seen")
-        assert time.monotonic() - started < 0.1
-        time.sleep(1.0)  # several tries time out meanwhile
-        assert queries.list_audit(sa.create_engine(env["APP_DATABASE_URL"])) == []
-    for _ in range(50):
-        if events := queries.list_audit(engine):
-            break
-        time.sleep(0.1)
-    assert [(e["user"], e["action"]) for e in events] == [("eve@example.com", "sign_in_seen")]
-    engine.dispose()

@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from app.core.db import create_engine_for
 from app.core.sales import ExpiringRollup, SalesRollup
 from app.core.settings import load_settings
-from tests.support.data import UNIT_ROWS, seeded_env
+from tests.reference.data import UNIT_ROWS, seeded_env
 from tests.support.postgres import PostgresServer
 
 WAIT = 30.0  # bound of every wait for the other thread or the server; never reached
