@@ -10,6 +10,9 @@ import pytest
 from app.core.settings import Settings, load_settings
 from tests.support.data import migrated_env
 from tests.support.postgres import PostgresServer
+from tests.support.tools import ROOT
+
+REFERENCE_TESTS = ROOT / "tests/reference"
 
 # The image fixture (app_image) is shared: one build serves every layer that runs it.
 pytest_plugins = [
@@ -18,6 +21,15 @@ pytest_plugins = [
     "tests.support.browser",
     "tests.support.reliability",
 ]
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The reference app's tests, the ones yours replace, are marked ``reference``:
+    every test in tests/reference/, and the few that need another layer's fixtures
+    say so themselves (``@pytest.mark.reference``)."""
+    for item in items:
+        if REFERENCE_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.reference)
 
 
 @pytest.fixture(scope="session")

@@ -154,9 +154,14 @@ def _retry_later() -> None:
 
 
 def _status() -> None:
-    """The platform's status page: one ``name: value`` line each, the same for every app."""
+    """The platform's status page: one ``name: value`` line each, the same for every app.
+
+    ``checks`` counts its runs in this session: the button reruns it, as any
+    widget does, over the session's WebSocket.
+    """
     who = user()
     settings = get_settings()
+    checks = st.session_state["_platform_checks"] = st.session_state.get("_platform_checks", 0) + 1
     st.title("Platform status")
     st.text(f"user: {who.email}")
     st.text(f"name: {who.name or '-'}")
@@ -168,6 +173,8 @@ def _status() -> None:
         conn.execute(text("SELECT 1"))
     st.text(f"database: ok ({engine().dialect.name})")
     st.text(f"api: {api_status()}")
+    st.text(f"checks: {checks}")
+    st.button("Check again")
 
 
 def api_status() -> str:

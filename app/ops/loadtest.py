@@ -1,10 +1,10 @@
 """Load any Streamlit app with browserless sessions: ``make loadtest URL=...``.
 
     python -m app.ops.loadtest --url http://127.0.0.1:8501 \\
-        [--scenario app/ops/scenarios/dashboard.toml] [--sessions 20] [--reruns 5]
+        [--scenario app/ops/scenarios/platform.toml] [--sessions 20] [--reruns 5]
 
 Each session is one simulated browser tab (app/ops/stream_client.py): it opens
-the page, then `reruns` times waits a random think time, applies one action of
+the scenario's page, then `reruns` times waits a random think time, applies one action of
 the scenario (chosen by weight) and times the rerun from sending the change to
 the script's end. Everything is bounded: the sessions, their reruns and the
 whole run (``--seconds``). The report gives rerun percentiles and errors by kind;
@@ -12,6 +12,7 @@ the exit status is 1 when any session failed.
 
 A scenario is a TOML file that names widgets by the label the page shows:
 
+    page = "notes"               # the page's URL path (default: the app's default page)
     think_seconds = 0.5          # each wait is uniform in [0, think_seconds]
     watch = "Revenue:"           # optional: record texts starting with this
     [[actions]]
@@ -23,7 +24,12 @@ A scenario is a TOML file that names widgets by the label the page shows:
 ``range`` moves a two-ended slider to two of `stops` evenly spaced positions,
 ``choice`` picks one option (selectbox) or position (one-ended slider),
 ``subset`` a non-empty subset of a multiselect's options, ``fixed`` sets
-``value``, ``click`` presses a button.
+``value``, ``click`` presses a button, ``rerun`` (no widget) runs the page
+again as it is.
+
+The default scenario (``scenarios/platform.toml``) reruns the platform's
+status page, which every app on the platform has: each rerun queries the
+database and asks the API, whatever the app's own pages are.
 """
 
 from __future__ import annotations
@@ -44,8 +50,8 @@ from typing import Any
 
 from app.ops.stream_client import RunResult, Session, StreamlitError
 
-DEFAULT_SCENARIO = Path(__file__).parent / "scenarios" / "dashboard.toml"
-CHANGES = ("range", "choice", "subset", "fixed", "click")
+DEFAULT_SCENARIO = Path(__file__).parent / "scenarios" / "platform.toml"
+CHANGES = ("range", "choice", "subset", "fixed", "click", "rerun")
 
 
 class ScenarioError(Exception):
@@ -54,8 +60,8 @@ class ScenarioError(Exception):
 
 @dataclass(frozen=True)
 class Action:
-    widget: str
     change: str
+    widget: str = ""
     weight: float = 1.0
     stops: int = 13
     value: Any = None
@@ -66,6 +72,7 @@ class Scenario:
     actions: tuple[Action, ...]
     think_seconds: float = 0.5
     watch: str = ""
+    page: str = ""
 
     @classmethod
     def load(cls, path: Path) -> Scenario:
@@ -73,13 +80,14 @@ class Scenario:
             data = tomllib.loads(path.read_text())
         except (OSError, tomllib.TOMLDecodeError) as error:
             raise ScenarioError(f"{path}: {error}") from None
-        unknown = set(data) - {"actions", "think_seconds", "watch"}
+        unknown = set(data) - {"actions", "think_seconds", "watch", "page"}
         if unknown:
             raise ScenarioError(f"{path}: unknown key(s) {', '.join(sorted(unknown))}")
         actions = []
         for n, raw in enumerate(data.get("actions", []), start=1):
             where = f"{path}: actions[{n}]"
-            if not isinstance(raw, dict) or not isinstance(raw.get("widget"), str):
+            rerun = isinstance(raw, dict) and raw.get("change") == "rerun"
+            if not isinstance(raw, dict) or not (rerun or isinstance(raw.get("widget"), str)):
                 raise ScenarioError(f'{where}: expected a table with widget = "<label>"')
             try:
                 action = Action(**raw)
@@ -97,11 +105,17 @@ class Scenario:
         think = data.get("think_seconds", 0.5)
         if not isinstance(think, int | float) or think < 0:
             raise ScenarioError(f"{path}: think_seconds must be a number >= 0")
-        return cls(tuple(actions), float(think), str(data.get("watch", "")))
+        page = data.get("page", "")
+        if not isinstance(page, str):
+            raise ScenarioError(f'{path}: page must be a URL path, e.g. page = "notes"')
+        return cls(tuple(actions), float(think), str(data.get("watch", "")), page.strip("/"))
 
-    def next_change(self, session: Session, rng: random.Random) -> tuple[str, object]:
-        """The (label, value) of one action drawn by weight, for the widgets on the page."""
+    def next_change(self, session: Session, rng: random.Random) -> tuple[str, object] | None:
+        """The (label, value) of one action drawn by weight, for the widgets on the page
+        (None: rerun the page as it is)."""
         (action,) = rng.choices(self.actions, weights=[a.weight for a in self.actions])
+        if action.change == "rerun":
+            return None
         widget = session.widgets.get(action.widget)
         if widget is None:
             raise StreamlitError(
@@ -157,13 +171,14 @@ async def session(
     result = SessionResult()
     timeout = max(1.0, deadline - time.monotonic())
     try:
-        async with Session(base_url, headers, timeout=timeout) as tab:
+        async with Session(base_url, headers, timeout=timeout, page=scenario.page) as tab:
             result.watched.append(_watched(await tab.run(), scenario.watch))
             for _ in range(reruns):
                 await asyncio.sleep(rng.uniform(0, scenario.think_seconds))
                 if time.monotonic() >= deadline:
                     raise StreamlitError("timeout", "the load test's deadline was reached")
-                run = await tab.set(*scenario.next_change(tab, rng))
+                change = scenario.next_change(tab, rng)
+                run = await (tab.rerun() if change is None else tab.set(*change))
                 result.latencies.append(run.seconds)
                 result.watched.append(_watched(run, scenario.watch))
                 if run.exceptions:

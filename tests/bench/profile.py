@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from app.ops.loadtest import load
-from tests.support.data import seeded_env
+from tests.reference.data import seeded_env
 from tests.support.postgres import PostgresServer
 from tests.support.servers import api, dashboard
 

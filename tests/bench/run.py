@@ -44,11 +44,11 @@ import streamlit
 from sqlalchemy.engine import make_url
 
 from app.core.settings import load_settings
-from app.ops.loadtest import DEFAULT_SCENARIO, Scenario, SessionResult, errors_by_kind, load
+from app.ops.loadtest import Scenario, SessionResult, errors_by_kind, load
 from tests.bench.report import Results, RunStats, scale_budget, write
 from tests.bench.sample import Sampler, streamlit_metrics
+from tests.reference.data import seeded_env
 from tests.support import edge
-from tests.support.data import seeded_env
 from tests.support.postgres import PostgresServer
 from tests.support.servers import Server, api, dashboard
 from tests.support.tools import free_port
@@ -69,7 +69,7 @@ OPTIONS = {
     "server.websocketPingInterval=5": ("--server.websocketPingInterval=5",),
 }
 DATABASE = "bench"
-SCENARIO = Scenario.load(DEFAULT_SCENARIO)
+SCENARIO = Scenario.load(Path(__file__).parents[2] / "app/ops/scenarios/dashboard.toml")
 # The trivial page has the date slider only: the scenario's other actions name
 # widgets it does not have.
 SCENARIOS = {

@@ -29,8 +29,8 @@ from tests.bench.run import (
     scale_sweep,
 )
 from tests.bench.sample import Sampler
+from tests.reference.data import seeded_env
 from tests.support import edge
-from tests.support.data import seeded_env
 from tests.support.postgres import PostgresServer
 from tests.support.servers import api
 
@@ -65,8 +65,8 @@ def _check_completed(run: RunStats) -> None:
     assert run.cpu_seconds > 0
 
 
-def test_reference_completes_on_sqlite(sqlite_env: dict[str, str], tmp_path: Path):
-    run = measure("reference", "reference", SESSIONS, RERUNS, SECONDS, sqlite_env, tmp_path)
+def test_reference_completes_on_sqlite(sales_sqlite_env: dict[str, str], tmp_path: Path):
+    run = measure("reference", "reference", SESSIONS, RERUNS, SECONDS, sales_sqlite_env, tmp_path)
     _check_completed(run)
     assert run.metrics  # /_stcore/metrics was read
     assert run.pg_peak is None
@@ -80,8 +80,8 @@ def test_every_app_completes_on_postgres(pg_runs: dict[str, RunStats], app: str)
     assert pg_runs[app].metrics
 
 
-def test_think_time_is_the_shapes(sqlite_env: dict[str, str], tmp_path: Path):
-    run = measure("trivial", "trivial", 2, RERUNS, SECONDS, sqlite_env, tmp_path, think=0.0)
+def test_think_time_is_the_shapes(sales_sqlite_env: dict[str, str], tmp_path: Path):
+    run = measure("trivial", "trivial", 2, RERUNS, SECONDS, sales_sqlite_env, tmp_path, think=0.0)
     _check_completed(run)
     assert run.think_seconds == 0.0
     # The trivial page is loaded with the slider action only: it has no other widget.
@@ -132,12 +132,12 @@ def test_seed001_sweep_on_a_stock_postgres(stock_postgres: PostgresServer, tmp_p
 
 
 def test_scale_out_through_nginx_spreads_tabs_over_both_replicas(
-    sqlite_env: dict[str, str], tmp_path: Path
+    sales_sqlite_env: dict[str, str], tmp_path: Path
 ):
     tools = EdgeTools(edge.nginx_binary(), edge.oauth2_proxy_binary(), "")
     sessions = 24  # tabs hash over two replicas: all on one is a 1-in-8-million chance
-    with api(sqlite_env, tmp_path / "api.log") as server:
-        env = {**sqlite_env, "APP_API_URL": server.url}
+    with api(sales_sqlite_env, tmp_path / "api.log") as server:
+        env = {**sales_sqlite_env, "APP_API_URL": server.url}
         runs = scale_sweep((sessions,), 2, SECONDS, env, tools, server.url, tmp_path)
     assert [(run.replicas, run.sessions) for run in runs] == [(1, sessions), (2, sessions)]
     for run in runs:

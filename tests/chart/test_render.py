@@ -540,7 +540,7 @@ def test_migrations_run_before_install_and_upgrade(render):
     objects = render("minimal")
     job = named(objects, "Job", "-migrate")
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "pre-install,pre-upgrade"
-    assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["seed"]
+    assert job["spec"]["template"]["spec"]["containers"][0]["args"] == ["migrate"]
     (secret,) = by_kind(objects, "Secret")
     # The Secret the Job reads is created first.
     assert int(secret["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(

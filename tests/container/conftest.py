@@ -1,4 +1,4 @@
-"""Containers of the image under test: a seeded data volume and secrets passed as files."""
+"""Containers of the image under test: a migrated data volume and secrets passed as files."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.data import UNIT_ROWS
 from tests.support.image import podman, unique
 
 
@@ -59,16 +58,14 @@ def read_only(secrets: Secrets) -> tuple[str, ...]:
 
 @pytest.fixture(scope="session")
 def data_volume(app_image: str, read_only: tuple[str, ...]) -> Iterator[str]:
-    """A named volume at /app/data seeded by the image's own `seed` command."""
+    """A named volume at /app/data migrated by the image's own `migrate` command."""
     volume = unique("data")
     podman("volume", "create", volume)
     try:
-        seed = podman(
-            "run", "--rm", *read_only, "--volume", f"{volume}:/app/data",
-            app_image, "seed", "--rows", str(UNIT_ROWS),
+        podman(
+            "run", "--rm", *read_only, "--volume", f"{volume}:/app/data", app_image, "migrate",
             timeout=300,
         )  # fmt: skip
-        assert f"seeded {UNIT_ROWS} orders" in seed.stdout
         yield volume
     finally:
         podman("volume", "rm", "--force", volume, check=False)

@@ -23,8 +23,9 @@ from tests.support.tools import ROOT
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv*", "data", "*_cache", "__pycache__", "test-artifacts", "secrets", ".env"
 )
-# Text of an app file: the scan must find it, or it could not find anything.
-KNOWN_CONTENT = (ROOT / "app/dashboard/pages/overview.py").read_text().splitlines()[0]
+# An app file every project has (the platform's): the scan must find its text,
+# or it could not find anything.
+KNOWN_FILE = ROOT / "app/dashboard/session.py"
 
 
 def _plant(context: Path) -> list[str]:
@@ -72,9 +73,11 @@ def test_layers_hold_no_secret(planted_image, data_volume: str, secrets, tmp_pat
     tag, planted = planted_image
     archive = tmp_path / "image.tar"
     podman("save", "--format", "docker-archive", "--output", str(archive), tag, timeout=300)
-    found = _found_in_archive(archive, [KNOWN_CONTENT, *planted, *secrets.values])
-    assert KNOWN_CONTENT in found, "the scan does not see layer contents"
-    assert found == {KNOWN_CONTENT}
+    found = _found_in_archive(
+        archive, [KNOWN_FILE.read_text().splitlines()[0], *planted, *secrets.values]
+    )
+    assert KNOWN_FILE.read_text().splitlines()[0] in found, "the scan does not see layer contents"
+    assert found == {KNOWN_FILE.read_text().splitlines()[0]}
 
 
 def test_config_env_and_history_hold_no_secret(planted_image, secrets):

@@ -19,7 +19,6 @@ from tests.support.postgres import PostgresServer
 from tests.support.tools import free_port
 
 pytestmark = pytest.mark.postgres
-ROWS = 2_000
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +47,7 @@ def _ready_status(url: str, want: int, attempts: int = 20) -> requests.Response:
     return response
 
 
-def test_seed_then_api_readiness_follows_the_database(
+def test_migrate_then_api_readiness_follows_the_database(
     app_image: str, own_postgres: PostgresServer, tmp_path: Path
 ):
     secrets = _secrets_dir(tmp_path / "secrets", own_postgres.create_database("sales"))
@@ -58,16 +57,12 @@ def test_seed_then_api_readiness_follows_the_database(
         "--volume", f"{secrets}:/run/secrets:ro", "--env", "APP_SECRETS_DIR=/run/secrets",
         "--env", f"GUNICORN_BIND=127.0.0.1:{port}",
     )  # fmt: skip
-    seed = podman("run", "--rm", *options, app_image, "seed", "--rows", str(ROWS), timeout=300)
-    assert f"seeded {ROWS} orders" in seed.stdout
-    assert "postgresql" in seed.stdout
+    podman("run", "--rm", *options, app_image, "migrate", timeout=300)
 
     with container(unique("api-pg"), app_image, "api", run_options=options) as name:
         url = f"http://127.0.0.1:{port}"
         wait_container_http(f"{url}/healthz", name)
-        assert _ready_status(url, 200).status_code == 200
-        history = requests.get(f"{url}/api/v1/forecast", timeout=30).json()["history"]
-        assert sum(month["revenue"] for month in history) > 0
+        assert _ready_status(url, 200).status_code == 200  # migrated: the schema is there
 
         own_postgres.stop()
         try:

@@ -1,17 +1,18 @@
-"""A person's path through the whole edge, in headless Chromium: sign in, move a slider, export."""
+"""A person's path through the whole edge, in headless Chromium: sign in, see the app
+name them, press a widget (a rerun over the WebSocket through nginx)."""
 
 from __future__ import annotations
 
 from tests.support import browser
-from tests.support.browser import export_top_products
-from tests.support.edge import Edge
+from tests.support.edge import NAMED_USER, Edge
 
 
-def test_sign_in_and_move_the_date_slider(nginx_edge: Edge, page):
-    browser.sign_in(page, nginx_edge.url, "dora@example.com")
-    before, after = browser.move_start_date(page, 60)  # sixty days later: less revenue
-    browser.screenshot(page, "edge-dashboard.png")
-    assert after < before
-    csv = export_top_products(page).splitlines()
-    assert csv[0] == "product,category,units,revenue"
-    assert 1 < len(csv) <= 11  # the top ten at most, for the filters now on the page
+def test_sign_in_and_rerun_the_status_page(nginx_edge: Edge, page):
+    email, name = NAMED_USER
+    browser.sign_in(page, nginx_edge.url, email)
+    first = browser.status_lines(page)
+    assert (first["user"], first["name"]) == (email, name)
+    assert first["database"].startswith("ok"), first
+    again = browser.check_again(page)
+    assert again["replica"] == first["replica"]  # the same session, on its replica
+    browser.screenshot(page, "edge-status.png")

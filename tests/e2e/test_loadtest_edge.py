@@ -1,7 +1,8 @@
 """`make loadtest`'s generator through the real edge: nginx, oauth2-proxy sign-in,
 two replicas. Every tab signs in, upgrades /_stcore/stream through nginx with its
-cookie, and finishes its reruns with Revenue following the filters, as a user's
-load test of a deployed app would. Behaviour only, no timings.
+cookie, and finishes its reruns of the default scenario (the platform's status
+page, its run count going up in each tab), as a user's load test of a deployed
+app would. Behaviour only, no timings.
 """
 
 import asyncio

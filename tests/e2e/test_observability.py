@@ -18,7 +18,6 @@ import requests
 from prometheus_client import CollectorRegistry
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from app.ops.stream_client import Session
 from tests.support import servers
 from tests.support.edge import (
     CLIENT_SECRET,
@@ -29,10 +28,11 @@ from tests.support.edge import (
     sign_in,
 )
 from tests.support.metrics import names, scrape, total, value
+from tests.support.status import status_session
 
 REQUESTS = 7  # requests each counting test sends
 SESSIONS = 3  # browserless dashboard sessions
-FORECAST = "/api/v1/forecast"
+UNKNOWN = "/api/no-such-route"  # the API answers 404, counted as the route "unmatched"
 # nginx's error log lines ("2026/01/01 00:00:00 [warn] ..."), in the same file as its access log.
 NGINX_ERROR_LINE = re.compile(r"^\d{4}/\d\d/\d\d \d\d:\d\d:\d\d \[")
 
@@ -61,10 +61,10 @@ def signed_in(nginx_edge: Edge) -> requests.Session:
     return sign_in(nginx_edge.url, "ops@example.com")
 
 
-def _bad_forecast(edge: Edge, session: requests.Session) -> requests.Response:
-    """A forecast request the API refuses with 400: only this test sends those."""
-    response = session.get(f"{edge.url}{FORECAST}", params={"months": 99}, timeout=30)
-    assert response.status_code == 400, response.text
+def _unknown(edge: Edge, session: requests.Session) -> requests.Response:
+    """A request the API answers 404 (the platform's own JSON): only these tests send it."""
+    response = session.get(f"{edge.url}{UNKNOWN}", timeout=30)
+    assert response.status_code == 404, response.text
     return response
 
 
@@ -75,7 +75,7 @@ def test_api_counts_every_request_by_route_and_status(nginx_edge: Edge, signed_i
     api, proxy = nginx_edge.api.metrics_url, nginx_edge.proxy_metrics_url
     before, proxy_before = scrape(api), scrape(proxy)
     for _ in range(REQUESTS):
-        _bad_forecast(nginx_edge, signed_in)
+        _unknown(nginx_edge, signed_in)
         assert requests.get(f"{nginx_edge.url}/api/healthz", timeout=30).status_code == 200
     ready = requests.get(f"{nginx_edge.url}/api/readyz", timeout=30)
     after, proxy_after = scrape(api), scrape(proxy)
@@ -83,7 +83,7 @@ def test_api_counts_every_request_by_route_and_status(nginx_edge: Edge, signed_i
     def delta(name: str, **labels: str) -> float:
         return value(after, name, **labels) - value(before, name, **labels)
 
-    bad = {"route": FORECAST, "method": "GET", "status": "400"}
+    bad = {"route": "unmatched", "method": "GET", "status": "404"}
     assert delta("api_requests_total", **bad) == REQUESTS
     assert delta("api_request_duration_seconds_count", **bad) == REQUESTS
     assert delta("api_request_duration_seconds_bucket", le="+Inf", **bad) == REQUESTS
@@ -125,23 +125,23 @@ def test_gunicorn_workers_are_summed(sqlite_env: dict, tmp_path: Path):
     env = {**sqlite_env, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir), "GUNICORN_WORKERS": "2"}
     with servers.api(env, tmp_path / "api.log") as api:
         sent, per_worker = 0, {}
-        bad = f"{api.url}{FORECAST}?months=99"
+        bad = f"{api.url}{UNKNOWN}"
         with ThreadPoolExecutor(8) as pool:
             for _ in range(20):
                 statuses = pool.map(lambda _: requests.get(bad, timeout=30).status_code, range(16))
-                assert set(statuses) == {400}
+                assert set(statuses) == {404}
                 sent += 16
                 per_worker = _count_per_worker(metrics_dir)
                 if sum(1 for count in per_worker.values() if count) >= 2:
                     break
-        scraped = value(scrape(api.metrics_url), "api_requests_total", status="400")
+        scraped = value(scrape(api.metrics_url), "api_requests_total", status="404")
     assert sum(1 for count in per_worker.values() if count) >= 2, per_worker
     assert sum(per_worker.values()) == sent
     assert scraped == sent
 
 
 def _count_per_worker(metrics_dir: Path) -> dict[str, float]:
-    """api_requests_total{status="400"} in each worker's own sample file."""
+    """api_requests_total{status="404"} in each worker's own sample file."""
     counts = {}
     for path in metrics_dir.glob("counter_*.db"):
         registry = CollectorRegistry()
@@ -153,7 +153,7 @@ def _count_per_worker(metrics_dir: Path) -> dict[str, float]:
             s.value
             for family in registry.collect()
             for s in family.samples
-            if s.name == "api_requests_total" and s.labels.get("status") == "400"
+            if s.name == "api_requests_total" and s.labels.get("status") == "404"
         )
     return counts
 
@@ -162,16 +162,15 @@ def _count_per_worker(metrics_dir: Path) -> dict[str, float]:
 
 
 async def _drive_sessions(url: str, headers: dict[str, str], metrics_urls: list[str]) -> tuple:
-    """SESSIONS sessions, each: the page, then two filter changes (the second one a
-    forecast no earlier test asked for). Returns (script runs, active sessions seen)."""
+    """SESSIONS sessions on the platform's status page, each: the page, then its button
+    twice. Returns (script runs, active sessions seen)."""
     runs, active = 0, []
     for _ in range(SESSIONS):
-        async with Session(url, headers=headers, timeout=120) as session:
+        async with status_session(url, headers, timeout=120) as session:
             await session.run()
             active.append(total([scrape(u) for u in metrics_urls], "streamlit_active_sessions"))
-            await session.set("Forecast months", "12")
-            regions = session.widgets["Regions"].proto.options
-            await session.set("Regions", [regions[-1]])
+            await session.set("Check again", True)
+            await session.set("Check again", True)
             runs += 3
     return runs, active
 
@@ -194,24 +193,20 @@ def test_dashboard_metrics_move_with_sessions(nginx_edge: Edge, signed_in):
     assert delta("dashboard_script_run_duration_seconds_count") == runs
     assert delta("streamlit_session_events_total", type="connect") == SESSIONS
     assert all(seen >= 1 for seen in active), active
-    # Streamlit's own cache counters: every run reads the sales rollup (several
-    # lookups); a replica reads it from the database once (a miss) per TTL.
-    sales = {"cache": "app.dashboard.data.sales"}
-    assert delta("streamlit_cache_lookups_total", **sales) >= runs
-    assert delta("streamlit_cache_lookups_total", result="miss", **sales) <= len(dashboards)
-    assert delta("streamlit_cache_lookups_total", result="hit", **sales) >= runs - len(dashboards)
-    # Every forecast cache miss is one API call, which the API counts as a 200.
-    forecast = {"cache": "app.dashboard.data.forecast", "result": "miss"}
-    misses = delta("streamlit_cache_lookups_total", **forecast)
-    assert misses >= 1
-    assert delta("dashboard_api_calls_total", outcome="ok") == misses
-    assert delta("dashboard_api_calls_total") == misses
-    assert delta("dashboard_api_call_duration_seconds_count") == misses
-    api_ok = {"route": FORECAST, "status": "200"}
+    # Streamlit's own cache counters: every run asks for the replica's engine (a
+    # cache_resource); a replica makes it once (a miss), its first session does.
+    engine = {"cache": "app.dashboard.session.engine"}
+    assert delta("streamlit_cache_lookups_total", **engine) >= runs
+    assert delta("streamlit_cache_lookups_total", result="miss", **engine) <= len(dashboards)
+    # Every run asks the API's /readyz once, which the API counts as a 200.
+    assert delta("dashboard_api_calls_total", outcome="ok") == runs
+    assert delta("dashboard_api_calls_total") == runs
+    assert delta("dashboard_api_call_duration_seconds_count") == runs
+    ready = {"route": "/readyz", "status": "200"}
     assert (
-        value(api_after, "api_requests_total", **api_ok)
-        - value(api_before, "api_requests_total", **api_ok)
-        == misses
+        value(api_after, "api_requests_total", **ready)
+        - value(api_before, "api_requests_total", **ready)
+        == runs
     )
     # A replica's engine (and pool) is made by its first session: 5 connections.
     assert {value(scraped, "db_pool_size") for scraped in after} <= {0, 5}
@@ -272,13 +267,13 @@ def test_oauth2_proxy_counts_sign_in_redirects(edge: Edge):
 
 def test_the_request_id_nginx_generates_is_in_the_api_log(nginx_edge: Edge, signed_in):
     for _ in range(3):
-        _bad_forecast(nginx_edge, signed_in)
+        _unknown(nginx_edge, signed_in)
 
     def nginx_ids() -> list[str]:
         return [
             line["request_id"]
             for line in _json_lines(nginx_edge.nginx_log)
-            if line["path"] == FORECAST and line["status"] == 400
+            if line["path"] == UNKNOWN and line["status"] == 404
         ]
 
     ids = _wait_for("nginx access log lines", lambda: len(nginx_ids()) >= 3 and nginx_ids())
@@ -288,7 +283,7 @@ def test_the_request_id_nginx_generates_is_in_the_api_log(nginx_edge: Edge, sign
         return {
             line.get("request_id")
             for line in _json_lines(nginx_edge.api.log)
-            if line.get("path") == FORECAST and line.get("status") == 400
+            if line.get("path") == UNKNOWN and line.get("status") == 404
         }
 
     _wait_for("the API's access log lines for nginx's ids", lambda: set(ids) <= api_ids())
@@ -296,7 +291,7 @@ def test_the_request_id_nginx_generates_is_in_the_api_log(nginx_edge: Edge, sign
 
 def test_each_dashboard_session_logs_the_request_id_of_its_websocket(nginx_edge: Edge, signed_in):
     async def one_session() -> None:
-        async with Session(nginx_edge.url, headers=cookie_header(signed_in), timeout=120) as s:
+        async with status_session(nginx_edge.url, cookie_header(signed_in), timeout=120) as s:
             await s.run()
 
     asyncio.run(one_session())

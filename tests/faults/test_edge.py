@@ -9,7 +9,6 @@ A signed-in user is signed in before anything breaks.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -19,7 +18,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from app.ops.stream_client import RunResult, Session, StreamlitError
+from app.ops.stream_client import StreamlitError
 from tests.support.edge import (
     Edge,
     cookie_header,
@@ -30,6 +29,7 @@ from tests.support.edge import (
     sign_in,
 )
 from tests.support.reliability import seconds
+from tests.support.status import Status, status
 
 # Health paths nginx answers without a session, and what each reports on.
 HEALTH = ("/healthz", "/_stcore/health")
@@ -55,20 +55,10 @@ def broken(sqlite_env: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             yield Broken(edge, issuer_stack)
 
 
-def page(url: str, headers: dict[str, str]) -> RunResult:
-    async def run() -> RunResult:
-        async with Session(url, headers=headers, timeout=60) as session:
-            return await session.run()
-
-    return asyncio.run(run())
-
-
 def test_a_killed_replica_moves_its_browser(broken: Broken, reliability: dict):
     edge = broken.edge
-    before = page(edge.url, broken.headers)
-    assert before.status == "FINISHED_SUCCESSFULLY"
-    # The replica this browser is on: the one whose sessions grew with its runs.
-    pinned = _pinned_replica(edge, broken.headers)
+    # The replica this browser is on, as the platform's status page names it.
+    pinned = _replica(edge, status(edge.url, broken.headers))
     edge.replicas[pinned].process.send_signal(signal.SIGKILL)
     edge.replicas[pinned].process.wait(timeout=10)
     killed = time.monotonic()
@@ -76,7 +66,7 @@ def test_a_killed_replica_moves_its_browser(broken: Broken, reliability: dict):
     while time.monotonic() - killed < FAILOVER_BOUND and works is None:
         statuses.append(broken.user.get(f"{edge.url}/", timeout=10).status_code)
         with contextlib.suppress(StreamlitError):
-            if any(t.startswith("Revenue: ") for t in page(edge.url, broken.headers).texts):
+            if status(edge.url, broken.headers).database_ok:
                 works = time.monotonic() - killed
     took = FAILOVER_BOUND if works is None else works
     reliability["dashboard replica killed (SIGKILL) behind nginx"] = [
@@ -89,21 +79,11 @@ def test_a_killed_replica_moves_its_browser(broken: Broken, reliability: dict):
     assert set(statuses) == {200}
 
 
-def _pinned_replica(edge: Edge, headers: dict[str, str]) -> str:
-    seen = {address: _connects(r.url) for address, r in edge.replicas.items()}
-    page(edge.url, headers)
-    grown = [a for a, r in edge.replicas.items() if _connects(r.url) > seen[a]]
-    assert len(grown) == 1, grown
-    return grown[0]
-
-
-def _connects(replica_url: str) -> int:
-    metrics = requests.get(f"{replica_url}/_stcore/metrics", timeout=10).text
-    line = next(
-        (x for x in metrics.splitlines() if x.startswith('session_events_total{type="connect"}')),
-        "0 0",
-    )
-    return int(float(line.split()[-1]))
+def _replica(edge: Edge, shown: Status) -> str:
+    """The address of the replica whose process served `shown`."""
+    pid = int(shown.replica.rsplit(" ", 1)[1])
+    (address,) = [a for a, r in edge.replicas.items() if r.process.pid == pid]
+    return address
 
 
 def _hops(url: str, limit: int = 5) -> tuple[list[int], str | None]:
@@ -125,7 +105,7 @@ def _hops(url: str, limit: int = 5) -> tuple[list[int], str | None]:
 def test_identity_provider_down_keeps_signed_in_users(broken: Broken, reliability: dict):
     edge = broken.edge
     broken.stop_issuer.close()  # the provider's server thread stops
-    works = any(t.startswith("Revenue: ") for t in page(edge.url, broken.headers).texts)
+    works = status(edge.url, broken.headers).database_ok
     statuses, refused_at = _hops(f"{edge.url}/")
     to_provider = refused_at is not None and not refused_at.startswith(edge.url)
     reliability["identity provider down"] = [
@@ -140,38 +120,26 @@ def test_identity_provider_down_keeps_signed_in_users(broken: Broken, reliabilit
     assert set(statuses) == {302}
 
 
-def test_api_down_falls_back_to_history_without_addresses(broken: Broken, reliability: dict):
+def test_api_down_is_named_on_the_page_without_addresses(broken: Broken, reliability: dict):
     edge = broken.edge
     os.killpg(edge.api.process.pid, signal.SIGKILL)  # gunicorn's workers with it
     edge.api.process.wait(timeout=10)
     started = time.monotonic()
-    run = asyncio.run(_uncached_forecast(edge.url, broken.headers))
+    shown = status(edge.url, broken.headers)
     took = time.monotonic() - started
-    notices = [t for t in run.texts if t.startswith("Forecast unavailable")]
-    leaked = [t for t in run.texts if "127.0.0.1" in t or edge.api.url in t]
-    works = any(t.startswith("Revenue: ") for t in run.texts) and not run.exceptions
+    leaked = [t for t in shown.run.texts if "127.0.0.1" in t or edge.api.url in t]
+    works = shown.database_ok and not shown.run.exceptions
     reliability["API killed (SIGKILL, all gunicorn processes)"] = [
-        f"page run {seconds(took)}: {notices[0] if notices else 'no notice'!r}; "
-        f"internal addresses shown: {len(leaked)}",
-        "history from the database, a notice without internal addresses",
-        "met" if works and notices and not leaked else "MISSED",
+        f"page run {seconds(took)}: api {shown.lines.get('api')!r}, database "
+        f"{'ok' if shown.database_ok else 'FAILS'}; internal addresses shown: {len(leaked)}",
+        "the page works on the database and names the API unavailable, without its address",
+        "met"
+        if works and shown.lines.get("api") == "unavailable (unreachable)" and not leaked
+        else "MISSED",
     ]
-    assert works, run.texts
-    assert notices == [
-        "Forecast unavailable: the API cannot be reached. Showing history from the database only."
-    ]
+    assert works, shown.run.texts
+    assert shown.lines["api"] == "unavailable (unreachable)"
     assert not leaked
-
-
-async def _uncached_forecast(url: str, headers: dict[str, str]) -> RunResult:
-    """A page run on date ends no earlier run used, so the forecast is not in the cache."""
-    async with Session(url, headers=headers, timeout=60) as session:
-        await session.run()
-        dates = session.widgets["Order dates"].proto
-        span = dates.max - dates.min
-        return await session.set(
-            "Order dates", [dates.min + span * 0.137, dates.max - span * 0.139]
-        )
 
 
 def test_oauth2_proxy_down_fails_closed(broken: Broken, reliability: dict):
@@ -180,7 +148,7 @@ def test_oauth2_proxy_down_fails_closed(broken: Broken, reliability: dict):
     edge.proxy.wait(timeout=10)
     protected = broken.user.get(f"{edge.url}/", allow_redirects=False, timeout=10).status_code
     try:
-        page(edge.url, broken.headers)
+        status(edge.url, broken.headers)
         stream = "opened"
     except StreamlitError as error:
         stream = error.kind

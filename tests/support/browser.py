@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from app.ops.stream_client import STATUS_PAGE
 from tests.support.edge import ISSUED_COOKIES, NOT_CREDENTIALS
 from tests.support.tools import ROOT, require_tool
 
@@ -48,52 +49,33 @@ def page(tmp_path) -> Iterator:
 
 
 def sign_in(page, url: str, email: str) -> None:
-    """Open the site, sign in on the test provider's form, wait for the dashboard."""
-    page.goto(f"{url}/")
+    """Open the platform's status page, sign in on the test provider's form on the
+    way, and wait until the page, back from sign-in, names the user."""
+    page.goto(f"{url}/{STATUS_PAGE}")
     page.fill('input[placeholder="sub"]', email)  # the provider's login form
     page.press('input[placeholder="sub"]', "Enter")
-    page.get_by_text(f"Signed in as {email}").wait_for(timeout=60_000)
+    page.get_by_text(f"user: {email}", exact=True).wait_for(timeout=60_000)
     issued = page.context.cookies()
     ISSUED_COOKIES.update(c["value"] for c in issued if c["name"] not in NOT_CREDENTIALS)
 
 
-def revenue(page):
-    """The Revenue figure, by its label: while the first run streams in, the
-    first metric on the page need not be Revenue yet."""
-    figure = (
-        page.locator('[data-testid="stMetric"]')
-        .filter(has=page.get_by_text("Revenue", exact=True))
-        .locator('[data-testid="stMetricValue"]')
-    )
-    figure.wait_for(timeout=60_000)
-    page.locator('[data-testid="stVegaLiteChart"]').wait_for(timeout=60_000)  # after the KPIs
-    return figure
+def status_lines(page) -> dict[str, str]:
+    """The status page's ``name: value`` lines as the browser shows them now."""
+    texts = page.locator('[data-testid="stText"]').all_inner_texts()
+    return dict(text.split(": ", 1) for text in texts if ": " in text)
 
 
-def move_start_date(page, days: int) -> tuple[float, float]:
-    """Move the date range's start `days` days later, one key press (one rerun
-    request) each; returns Revenue before and after."""
+def check_again(page) -> dict[str, str]:
+    """Press the status page's button (one rerun over the WebSocket, as any widget
+    makes) and return its lines once the run counted itself."""
     from playwright.sync_api import expect
 
-    figure = revenue(page)
-    before = figure.inner_text()
-    thumb = page.locator('[data-testid="stSlider"] input[type="range"]').first  # start
-    thumb.focus()
-    for _ in range(days):
-        thumb.press("ArrowRight")
-    expect(figure).not_to_have_text(before, timeout=60_000)
-    after = figure.inner_text()
-    return float(before.replace(",", "")), float(after.replace(",", ""))
+    before = int(status_lines(page)["checks"])
+    page.get_by_role("button", name="Check again").click()
+    expect(page.get_by_text(f"checks: {before + 1}", exact=True)).to_be_visible(timeout=60_000)
+    return status_lines(page)
 
 
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
-
-def export_top_products(page) -> str:
-    """Click the export button and return the CSV the browser downloaded (made
-    on the click, through the edge: the page passes a callable as its data)."""
-    with page.expect_download(timeout=60_000) as download:
-        page.get_by_role("button", name="Export top products (CSV)").click()
-    return download.value.path().read_text()

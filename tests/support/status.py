@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from app.ops.stream_client import STATUS_PAGE, RunResult, Session
 
-FIELDS = ("user", "name", "replica", "session", "database", "api")
+FIELDS = ("user", "name", "replica", "session", "database", "api", "checks")
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,11 @@ class Status:
     @property
     def api_ok(self) -> bool:
         return self.lines.get("api") == "ok"
+
+    @property
+    def checks(self) -> int:
+        """Runs of the status page in this session so far."""
+        return int(self.lines["checks"])
 
 
 def parse(run: RunResult) -> Status:

@@ -16,7 +16,7 @@ from http.cookies import SimpleCookie
 
 import requests
 
-from app.ops.stream_client import Session
+from tests.support.status import status_session
 
 XSRF_COOKIE = "_streamlit_xsrf"
 
@@ -54,13 +54,13 @@ def load_page(url: str, cookies: dict[str, str]) -> dict[str, str]:
 
 
 def visit(url: str, cookies: dict[str, str], reruns: int = 5, uploads: int = 8) -> Visit:
-    """Load the page, run it `reruns` times over one WebSocket, then upload
+    """Load the page, run the status page `reruns` times over one WebSocket, then upload
     `uploads` small files, each on a fresh connection, while the session is open."""
     cookies = load_page(url, cookies)
     headers = cookie_header(cookies)
 
     async def run() -> Visit:
-        async with Session(url, headers=headers, timeout=90) as session:
+        async with status_session(url, headers, timeout=90) as session:
             for _ in range(reruns):
                 result = await session.run()
                 assert not result.exceptions, result.exceptions

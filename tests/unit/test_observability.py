@@ -61,14 +61,23 @@ def test_the_pool_reports_use_overflow_waits_and_timeouts(settings_for):
 
 def test_database_errors_are_counted_and_readiness_drops(settings_for, tmp_path):
     settings = settings_for({"APP_DATABASE_URL": f"sqlite:///{tmp_path}/no/such/dir/app.db"})
-    client = create_app(settings).test_client()
+    app = create_app(settings)
+    engine = create_engine_for(settings, "test")
+
+    @app.get("/probe/<int:n>")
+    def probe(n: int):  # a route of the app's that queries the database
+        with engine.connect() as conn:
+            return {"n": conn.scalar(sa.text("SELECT :n"), {"n": n})}
+
+    client = app.test_client()
     before = sample("api_errors_total", kind="database")
-    assert client.get("/api/v1/forecast").status_code == 503
+    assert client.get("/probe/7").status_code == 503
     assert client.get("/readyz").status_code == 503
     assert sample("api_errors_total", kind="database") - before == 1
     assert sample("api_database_ready") == 0
     body = client.get("/metrics").text
-    assert 'api_requests_total{method="GET",route="/api/v1/forecast",status="503"}' in body
+    # By the route's template: /probe/7 and /probe/8 would be one label value.
+    assert 'api_requests_total{method="GET",route="/probe/<int:n>",status="503"}' in body
 
 
 # --- the dashboard ----------------------------------------------------------------

@@ -105,10 +105,10 @@ def test_run_discovers_widgets_and_texts_then_set_sends_the_value():
     first = [
         _new_session("page-1"),
         _slider("Dates", "slider-id"),
-        _markdown("Revenue 10"),
+        _markdown("Total 10"),
         _finished(FINISHED.FINISHED_SUCCESSFULLY),
     ]
-    second = [_markdown("Revenue 5"), _finished(FINISHED.FINISHED_SUCCESSFULLY)]
+    second = [_markdown("Total 5"), _finished(FINISHED.FINISHED_SUCCESSFULLY)]
 
     async def client(session):
         return await session.run(), await session.set("Dates", [3.0, 4.0])
@@ -116,8 +116,8 @@ def test_run_discovers_widgets_and_texts_then_set_sends_the_value():
     (run, rerun), received = _drive([first, second], client)
     assert run.status == "FINISHED_SUCCESSFULLY"
     assert run.widgets["Dates"].id == "slider-id"
-    assert run.texts == ["Revenue 10"]
-    assert rerun.texts == ["Revenue 5"]
+    assert run.texts == ["Total 10"]
+    assert rerun.texts == ["Total 5"]
     assert received[0].rerun_script.page_script_hash == ""
     assert received[1].rerun_script.page_script_hash == "page-1"
     (state,) = received[1].rerun_script.widget_states.widgets
