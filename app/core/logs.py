@@ -26,6 +26,9 @@ MAX_REQUEST_ID = 64
 _ACCESS_FIELDS = {"m": "method", "U": "path", "s": "status", "B": "bytes", "L": "duration_seconds"}
 _ACCESS_TYPES = {"status": int, "duration_seconds": float}
 _RECORD_ATTRIBUTES = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+# Libraries' INFO chatter that says nothing an operator acts on: from WARNING up only.
+# (Alembic logs each of its plugins at INFO whenever a process reads the migrations.)
+QUIET_LOGGERS = ("alembic.runtime.plugins",)
 
 
 def clean_request_id(value: str | None) -> str | None:
@@ -80,6 +83,12 @@ def configure(level: str = "INFO") -> None:
     if not any(isinstance(h.formatter, JsonFormatter) for h in root.handlers):
         root.addHandler(json_handler())
     root.setLevel(level)
+    _quiet()
+
+
+def _quiet() -> None:
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def route_streamlit_logs() -> None:
@@ -116,5 +125,6 @@ def gunicorn_logconfig() -> dict:
         "loggers": {
             "gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False},
             "gunicorn.access": {"level": "INFO", "handlers": ["json"], "propagate": False},
+            **{name: {"level": "WARNING"} for name in QUIET_LOGGERS},
         },
     }

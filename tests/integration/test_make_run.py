@@ -16,6 +16,10 @@ def test_run_local_serves_dashboard_and_api_on_sqlite(tmp_path: Path):
         assert shown.api_ok, shown.lines
         assert (local.data_dir / "app.db").is_file()
         output = local.log.read_text()
-        assert local.dashboard_url in output
-        assert local.api_url in output
         assert "seeded" not in output  # demo data only when asked
+        assert "setup plugin" not in output  # no library chatter buries the addresses
+        banner = output.index(f"Dashboard: {local.dashboard_url}")
+        assert f"API:       {local.api_url}" in output[banner:]
+        # The addresses come once both answer: after the servers' start-up lines.
+        assert output.index("Uvicorn server started") < banner
+        assert output.index("Booting worker") < banner
