@@ -19,7 +19,7 @@ API_PORT ?= 8000
 DEMO_DATA ?= false
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint format lock clean smoke loadtest migration
+.PHONY: help run test test-deps lint format lock clean smoke loadtest migration
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -42,11 +42,13 @@ run: $(VENV)/.app ## run dashboard + API on an embedded SQLite file (localhost; 
 	DASHBOARD_PORT=$(DASHBOARD_PORT) API_PORT=$(API_PORT) DEMO_DATA=$(DEMO_DATA) VENV=$(VENV) \
 	  scripts/run-local.sh
 
+test-deps: $(VENV)/.dev $(SCAN_VENV)/.scan ## the tests' Python packages (programs: scripts/install-test-deps.sh --help)
+
 test: $(VENV)/.dev $(SCAN_VENV)/.scan ## run every test layer (CI=true turns missing tools into failures)
 	PATH="$(CURDIR)/$(SCAN_VENV)/bin:$$PATH" $(BIN)/pytest $(PYTEST_ARGS)
 
-# actionlint and helm are Go programs: scripts/install-test-deps.sh builds them here.
-TOOLS_BIN := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/streamlit-template/bin
+# actionlint and helm are Go programs: scripts/install-test-deps.sh links them here.
+TOOLS_BIN := $(CURDIR)/.tools/bin
 LINT_PATH := $(CURDIR)/$(SCAN_VENV)/bin:$(TOOLS_BIN):$$PATH
 CHART_DIR := helm/streamlit-app
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build (or reuse) the binaries of the local single-node cluster from the Go
 # module proxy, each pinned and cached by version under
-#   ${XDG_CACHE_HOME:-~/.cache}/streamlit-template/cluster/NAME-VERSION/
+#   ${XDG_CACHE_HOME:-~/.cache}/streamlit-platform/cluster/NAME-VERSION/
 # A cold build takes 15-25 min on 2 cores (Kubernetes is most of it); a warm
 # one is a few checks. Prints nothing but progress; exit 1 names what failed.
 set -euo pipefail

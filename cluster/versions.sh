@@ -8,7 +8,8 @@ KUBERNETES_VERSION=v1.34.4
 COREDNS_VERSION=v1.14.3
 # renovate: datasource=github-releases depName=traefik/traefik
 TRAEFIK_VERSION=v3.6.12
-CLUSTER_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/streamlit-template/cluster"
+# Shared by every project made from this template (one cluster per machine anyway).
+CLUSTER_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/streamlit-platform/cluster"
 # Where a running cluster keeps its state (PKI, etcd, containerd, logs, pids).
 CLUSTER_RUN="${CLUSTER_RUN:-$CLUSTER_CACHE/run}"
 # The network namespace holding the whole cluster, and its node address

@@ -10,7 +10,7 @@ set -euo pipefail
 
 image="${1:-localhost/python-base:trixie}"
 suite=trixie
-cache_dir="${XDG_CACHE_HOME:-$HOME/.cache}/streamlit-template"
+cache_dir="${XDG_CACHE_HOME:-$HOME/.cache}/streamlit-platform"
 rootfs_tar="$cache_dir/python-base-$suite.tar"
 
 if podman image exists "$image"; then

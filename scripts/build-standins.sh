@@ -3,7 +3,7 @@
 # machines that cannot pull from a registry (CI here), with podman:
 #   postgres, nginx    docker/standins/<name>/ on the local Debian base
 #                      (scripts/build-base-image.sh), the app image's base too
-#   oauth2-proxy       the pinned binary scripts/install-test-deps.sh builds,
+#   oauth2-proxy       the pinned binary scripts/install-test-deps.sh --compose builds,
 #                      alone in a scratch image (cluster/images.sh --scratch)
 # The dev OpenID provider and the app build from this checkout anyway. Prints
 # the .env lines that select the stand-ins. Users with a registry skip this.
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 base="${BASE_IMAGE:-localhost/python-base:trixie}"
-tools_bin="${XDG_CACHE_HOME:-$HOME/.cache}/streamlit-template/bin"
+tools_bin=.tools/bin
 
 podman image exists "$base" || scripts/build-base-image.sh "$base" >&2
 for name in postgres nginx; do
@@ -21,7 +21,7 @@ for name in postgres nginx; do
     --tag "localhost/streamlit-template-$name:standin" "docker/standins/$name" >/dev/null
 done
 [ -x "$tools_bin/oauth2-proxy" ] ||
-  { echo "build-standins: $tools_bin/oauth2-proxy missing; run scripts/install-test-deps.sh" >&2; exit 1; }
+  { echo "build-standins: $tools_bin/oauth2-proxy missing; run scripts/install-test-deps.sh --compose" >&2; exit 1; }
 cluster/images.sh --scratch localhost/streamlit-template-oauth2-proxy:standin "$tools_bin/oauth2-proxy"
 
 cat <<ENV

@@ -1,30 +1,31 @@
 #!/usr/bin/env bash
-# Install the system programs the test suite drives for real, pinned where the
-# source allows: PostgreSQL, PgBouncer, nginx, podman, Chromium (Debian), and Go-built
-# tools (oauth2-proxy, ...). Python packages come from `make test` itself.
-# Idempotent; needs root (or sudo) for apt-get. Used by .ci/run.
-#   --lint-tools  only the Go-built tools `make lint` runs (actionlint, helm), no apt
-#   --cluster     only what the cluster layer needs (apt packages, cluster/build.sh)
-#   --kind        only the Go tools the cluster tests need on kind (helm, oauth2-proxy)
-#   --monitoring-tools  only promtool (the alert rules' checker)
+# Install the programs the test layers drive for real, pinned where the source
+# allows; Python packages come from `make test-deps` (the locked dev group).
+# Idempotent; needs root (or sudo) for apt-get. CI (.ci/run) runs it with no
+# flag: everything. On a laptop pick the layers you run:
+#   --postgres          PostgreSQL and PgBouncer      (tests/integration, tests/faults)
+#   --edge              nginx, Chromium, oauth2-proxy (tests/e2e, tests/faults)
+#   --containers        podman, runc, a local base    (tests/container, tests/chart kube play)
+#   --compose           --containers + oauth2-proxy   (tests/compose, make up, make standins)
+#   --lint-tools        actionlint and helm           (make lint, tests/deploy, tests/workflows)
+#   --monitoring-tools  promtool                      (tests/chart/test_monitoring.py)
+#   --cluster           Debian's cluster packages, then Kubernetes, CoreDNS and Traefik
+#                       built from source (15-25 min the first time)     (tests/cluster)
+#   --kind              the Go tools the cluster tests need on kind (helm, oauth2-proxy)
+# Go tools are built once per version into ~/.cache/streamlit-platform (shared
+# by every project made from this template) and linked into .tools/bin.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/lib/go-build.sh
 source scripts/lib/go-build.sh
 
-# --- Go-built tools, pinned, into a cache outside the repo ---
-# Built statically (scripts/lib/go-build.sh), so the cluster tests can put
-# oauth2-proxy alone in a scratch image. Rebuilt only when the cached binary's
-# version differs (so each tool's version ldflag must be the variable its
-# --version prints).
-tools_bin="${XDG_CACHE_HOME:-$HOME/.cache}/streamlit-template/bin"
-mkdir -p "$tools_bin"
-# go_tool NAME MODULE VERSION PACKAGE [LDFLAGS]: build PACKAGE of MODULE@VERSION as tools_bin/NAME
-go_tool() {
-  local name=$1 module=$2 version=$3 package=$4 ldflags=${5:-}
-  if { "$tools_bin/$name" --version || "$tools_bin/$name" version; } 2>/dev/null |
-    grep -q "${version#v}"; then return; fi
-  go_build "$tools_bin" "$module" "$version" "$ldflags" "$package"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+apt_updated=false
+apt_install() {
+  if [ "$apt_updated" = false ]; then "${sudo_cmd[@]}" apt-get update -qq; apt_updated=true; fi
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
 
 # --- make lint: actionlint (the workflows) and helm (helm lint; `make deploy`) ---
@@ -48,8 +49,10 @@ lint_tools() {
   go_tool helm "${helm_pkg}/cmd/helm" "$helm_version" "${helm_pkg}/cmd/helm" "$helm_ldflags"
 }
 
-# --- the edge (tests/e2e) and the sidecar image (tests/cluster): oauth2-proxy ---
-edge_tools() {
+# --- the edge's sign-in (tests/e2e), its stand-in image (make standins), the
+# chart's sidecar on the test cluster: oauth2-proxy, built statically so it
+# runs alone in a scratch image ---
+oauth2_proxy() {
   # The same release compose and the chart pin (tests/workflows checks the three agree).
   # renovate: datasource=github-releases depName=oauth2-proxy/oauth2-proxy
   local oauth2_proxy_version=v7.15.6
@@ -64,78 +67,86 @@ monitoring_tools() {
   # Prometheus 3.x is published to the module proxy as v0.3XX.Y (3.16.0 = v0.316.0).
   # renovate: datasource=go depName=github.com/prometheus/prometheus
   local prometheus_version=v0.316.0
-  # Its version string names the module version too, which go_tool checks.
   go_tool promtool github.com/prometheus/prometheus "$prometheus_version" \
     github.com/prometheus/prometheus/cmd/promtool \
     "-X github.com/prometheus/common/version.Version=3.16.0 -X github.com/prometheus/common/version.Revision=${prometheus_version}"
 }
 
-# --kind: the Go tools the cluster tests need on a kind cluster (cluster/kind-up.sh)
-if [ "${1:-}" = "--kind" ]; then
-  lint_tools
-  edge_tools
-  exit 0
-fi
-if [ "${1:-}" = "--monitoring-tools" ]; then
-  monitoring_tools
-  exit 0
-fi
-if [ "${1:-}" = "--lint-tools" ]; then
-  lint_tools
-  exit 0
-fi
+# --- integration and fault layers: a PostgreSQL of the tests' own (initdb,
+# pg_ctl) and PgBouncer (tests/integration/test_pgbouncer.py) ---
+postgres() { apt_install postgresql pgbouncer; }
 
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-export DEBIAN_FRONTEND=noninteractive
+# --- the edge (tests/e2e): nginx (Debian 1.22, has auth_request), Chromium
+# (driven by Playwright, never a downloaded browser) and oauth2-proxy ---
+edge() {
+  apt_install nginx chromium
+  oauth2_proxy
+}
 
-# --- cluster layer: tests/cluster, make cluster-up (cluster/README.md) ---
+# --- containers (tests/container, tests/chart's kube play): podman builds and
+# runs docker/Dockerfile; runc because Debian's default crun fails on hybrid
+# cgroups in CI sandboxes; debootstrap makes the local base image
+# (scripts/build-base-image.sh), since CI cannot pull from a registry;
+# catatonit, the init of the pause container `podman kube play` builds; the
+# CNI dnsname plugin, so the containers of a compose project find each other
+# by service name (--no-install-recommends leaves it out). podman-compose
+# comes from PyPI with the dev tools (docker/README.md). ---
+containers() {
+  apt_install podman runc debootstrap catatonit golang-github-containernetworking-plugin-dnsname
+}
+
+# --- compose (tests/compose, make up): containers and the oauth2-proxy the
+# stand-in image holds (make standins) ---
+compose() {
+  containers
+  oauth2_proxy
+}
+
+# --- the cluster layer (tests/cluster, make cluster-up; cluster/README.md):
 # Debian's etcd, containerd, runc, CNI plugins; socat for the loopback
-# forwarders; podman and catatonit for the scratch images. The Kubernetes,
-# CoreDNS and Traefik binaries are built from the Go module proxy, cached by
-# version (15-25 min the first time, seconds after).
-cluster_deps() {
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends containerd runc \
-    containernetworking-plugins etcd-server conntrack iptables socat podman catatonit >/dev/null
+# forwarders; podman and catatonit for the scratch images; the Kubernetes,
+# CoreDNS and Traefik binaries built from the Go module proxy, cached by
+# version (15-25 min the first time, seconds after); helm and kubectl for
+# make deploy (Debian's kubectl only where none is installed). ---
+cluster() {
+  apt_install containerd runc containernetworking-plugins etcd-server conntrack iptables socat \
+    podman catatonit
+  if ! command -v kubectl >/dev/null; then apt_install kubernetes-client; fi
+  lint_tools
+  oauth2_proxy
   cluster/build.sh
   cluster/images.sh
 }
-if [ "${1:-}" = "--cluster" ]; then
-  "${sudo_cmd[@]}" apt-get update -qq
-  cluster_deps
-  exit 0
-fi
 
-apt_packages=(
-  postgresql    # integration tests start their own cluster with initdb/pg_ctl
-  pgbouncer     # tests/integration/test_pgbouncer.py runs the chart's PgBouncer configuration
-)
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${apt_packages[@]}" >/dev/null
+# --kind: the Go tools the cluster tests need on a kind cluster (cluster/kind-up.sh)
+kind() {
+  lint_tools
+  oauth2_proxy
+}
 
-# --- container layer: tests/container, tests/support/image.py ---
-# podman builds and runs docker/Dockerfile; runc because Debian's default crun
-# fails on hybrid cgroups in CI sandboxes; debootstrap makes the local base
-# image (scripts/build-base-image.sh), since CI cannot pull from a registry.
-# catatonit: the init of the pause container `podman kube play` builds for pods.
-# The CNI dnsname plugin: containers of a compose project find each other by
-# service name (podman recommends it; --no-install-recommends leaves it out).
-# podman-compose itself comes from PyPI with the dev tools (docker/README.md).
-container_packages=(podman runc debootstrap catatonit golang-github-containernetworking-plugin-dnsname)
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${container_packages[@]}" >/dev/null
+all() {
+  postgres
+  containers
+  edge
+  lint_tools
+  monitoring_tools
+  cluster
+}
 
-# --- edge layer: tests/e2e ---
-# nginx (Debian 1.22, has auth_request), Chromium (driven by Playwright, never
-# a downloaded browser) and oauth2-proxy.
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nginx chromium >/dev/null
-edge_tools
-monitoring_tools
-
-# --- chart layer: tests/deploy ---
-# helm and kubectl for `make deploy`'s refusals and dry run (the chart tests
-# render with helm-python-sdk). Debian's kubectl only where none is installed.
-if ! command -v kubectl >/dev/null; then
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends kubernetes-client >/dev/null
-fi
-lint_tools
-cluster_deps
+if [ "$#" -eq 0 ]; then set -- --all; fi
+for flag in "$@"; do
+  case "$flag" in
+    --all | --postgres | --edge | --containers | --compose | --lint-tools | --monitoring-tools | \
+      --cluster | --kind)
+      name=${flag#--}
+      "${name//-/_}"
+      ;;
+    --help)
+      sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+      ;;
+    *)
+      echo "install-test-deps: unknown flag $flag (--help lists them)" >&2
+      exit 2
+      ;;
+  esac
+done

@@ -28,3 +28,30 @@ go_build() {
   fi
   rm -rf "$build_dir"
 }
+
+# Go-built tools shared by every project made from this template, keyed by
+# tool and version (a generated project reuses what another one built): each
+# build in $GO_TOOLS_CACHE/NAME-VERSION/, finished once .complete is there.
+GO_TOOLS_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/streamlit-platform/go"
+
+# go_cached NAME VERSION: true when the cache holds a finished build.
+go_cached() { [ -f "$GO_TOOLS_CACHE/$1-$2/.complete" ]; }
+
+# go_tool NAME MODULE VERSION PACKAGE [LDFLAGS] [LINK_DIR]: build PACKAGE of
+# MODULE@VERSION once into the cache, then link it as LINK_DIR/NAME (the
+# project's .tools/bin by default, which its Makefile and tests search).
+go_tool() {
+  local name=$1 module=$2 version=$3 package=$4 ldflags=${5:-} link_dir=${6:-.tools/bin}
+  local out="$GO_TOOLS_CACHE/$name-$version"
+  if ! go_cached "$name" "$version"; then
+    printf '[go tools %s] %s %s\n' "$(date +%T)" "$name" "$version"
+    go_build "$out" "$module" "$version" "$ldflags" "$package"
+    touch "$out/.complete"
+  fi
+  # go build names the binary after the package's last element, or the one
+  # before a major-version suffix (oauth2-proxy/v7 gives oauth2-proxy).
+  local binary=${package##*/}
+  if [[ $binary =~ ^v[0-9]+$ ]]; then binary=$(basename "$(dirname "$package")"); fi
+  mkdir -p "$link_dir"
+  ln -sfn "$out/$binary" "$link_dir/$name"
+}

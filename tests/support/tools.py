@@ -20,10 +20,8 @@ import pytest
 T = TypeVar("T")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 ROOT = Path(__file__).resolve().parents[2]
-# Where scripts/install-test-deps.sh builds the Go tools (oauth2-proxy, helm, actionlint).
-TOOLS_BIN = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / (
-    "streamlit-template/bin"
-)
+# Where scripts/install-test-deps.sh links the Go tools it built (oauth2-proxy, helm, ...).
+TOOLS_BIN = ROOT / ".tools/bin"
 
 
 def missing(what: str, hint: str) -> None:
