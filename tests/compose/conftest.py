@@ -17,7 +17,7 @@ from tests.support.image import HOST_CERTS, base_image, podman, podman_env, requ
 from tests.support.tools import free_port, require_tool
 
 HINT = (
-    "scripts/install-test-deps.sh (podman, runc, the CNI dnsname plugin, oauth2-proxy), "
+    "scripts/install-test-deps.sh --compose (podman, runc, the CNI dnsname plugin, oauth2-proxy), "
     "make test (podman-compose)"
 )
 

@@ -19,7 +19,7 @@ import yaml
 from tests.support.chart import CHART, pod_specs, profile_values
 from tests.support.tools import ROOT, TOOLS_BIN, free_port, require_tool
 
-HINT = "scripts/install-test-deps.sh builds helm with Go; kubectl: https://kubernetes.io/docs/tasks/tools/"
+HINT = "scripts/install-test-deps.sh --lint-tools builds helm with Go; kubectl: https://kubernetes.io/docs/tasks/tools/"
 
 
 def deploy(*args: str, path: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:

@@ -21,7 +21,7 @@ from tests.support import servers
 from tests.support.chart import CHART
 from tests.support.tools import ROOT, TOOLS_BIN, free_port, missing, require_tool
 
-INSTALL_HINT = "scripts/install-test-deps.sh (apt nginx; oauth2-proxy built with Go)"
+INSTALL_HINT = "scripts/install-test-deps.sh --edge (apt nginx; oauth2-proxy built with Go)"
 # A user whose provider states a preferred_username: it arrives as the name.
 NAMED_USER = ("dora@example.com", "dora.m")
 

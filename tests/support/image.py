@@ -26,7 +26,7 @@ import requests
 from tests.support.tools import ROOT, TOOLS_BIN, missing, require_tool
 
 PODMAN_HINT = "apt-get install podman runc (Debian/Ubuntu), or see https://podman.io"
-TOOLS_HINT = "scripts/install-test-deps.sh (builds the pinned oauth2-proxy with Go)"
+TOOLS_HINT = "scripts/install-test-deps.sh --compose (builds the pinned oauth2-proxy with Go)"
 BASE_HINT = "apt-get install debootstrap, run as root, or set TEST_PYTHON_IMAGE to a pullable base"
 CONTAINERS_CONF = ROOT / "tests/container/containers.conf"
 LOCAL_BASE = "localhost/python-base:trixie"

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from tests.support.tools import free_port, require_tool
 
 PG_BIN_DIRS = tuple(str(p) for p in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True))
-HINT = "apt-get install postgresql (Debian/Ubuntu) or brew install postgresql"
+HINT = "scripts/install-test-deps.sh --postgres (Debian/Ubuntu) or brew install postgresql"
 
 
 class PostgresServer:
