@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.support.chart",
     "tests.support.browser",
     "tests.support.reliability",
+    "tests.support.leftovers",
 ]
 
 

@@ -80,6 +80,9 @@ def played(render, app_image: str, tmp_path_factory: pytest.TempPathFactory) -> 
         yield objects, host_ports
     finally:
         podman("kube", "down", str(path), check=False, timeout=120)
+        # kube down keeps the volumes its ConfigMaps became (podman 4.3).
+        for config_map in (m for m in manifests if m["kind"] == "ConfigMap"):
+            podman("volume", "rm", "--force", config_map["metadata"]["name"], check=False)
 
 
 def _pod_container(objects: list[dict], component: str, container: str) -> str:
