@@ -19,7 +19,7 @@ API_PORT ?= 8000
 DEMO_DATA ?= false
 PYTEST_ARGS ?=
 
-.PHONY: help run test test-deps lint format lock clean smoke loadtest migration
+.PHONY: help run test test-deps lint format lock docs clean smoke loadtest migration
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -76,6 +76,9 @@ lock: $(VENV)/.dev ## re-compile the hash-locked requirements from pyproject.tom
 migration: $(VENV)/.app ## a new Alembic revision from your tables' changes: make migration MESSAGE="add notes"
 	@test -n "$(MESSAGE)" || { echo 'make migration: say what it does, e.g. make migration MESSAGE="add notes"'; exit 2; }
 	$(BIN)/python -m app.core revision --message "$(MESSAGE)"
+
+docs: $(VENV)/.dev ## docs/reliability.md's tables from the last test run's measurements (test-artifacts/)
+	$(BIN)/python -m tests.support.reliability
 
 clean: ## remove virtual environments, caches and the local SQLite data
 	rm -rf $(VENV) $(SCAN_VENV) data .pytest_cache .ruff_cache

@@ -21,6 +21,7 @@ pytest_plugins = [
     "tests.support.browser",
     "tests.support.reliability",
     "tests.support.leftovers",
+    "tests.support.tracked",
 ]
 
 

@@ -1,4 +1,5 @@
-"""The fault suite's report: each test adds its measured rows, written to docs/reliability.md."""
+"""The fault suite's report: each test adds its measured rows, which `make docs` puts into
+docs/reliability.md."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.reliability import write_section
+from tests.support.reliability import record_section
 
 HEADER = ("fault", "what was measured", "target", "outcome")
 PREAMBLE = """
-Written by `tests/faults/` from its last run (`make test PYTEST_ARGS=tests/faults`).
+Measured by `tests/faults/` (`make test PYTEST_ARGS=tests/faults`, then `make docs`).
 Each fault is injected for real on loopback: a PostgreSQL server stopped with
 `pg_ctl stop -m fast` and started again, or frozen with SIGSTOP on the
 postmaster and every backend (connections stay open, the kernel still
@@ -73,4 +74,4 @@ def reliability() -> Iterator[dict[str, list[str]]]:
     rows: dict[str, list[str]] = {}
     yield rows
     if rows:
-        write_section("faults", PREAMBLE, HEADER, rows)
+        record_section("faults", PREAMBLE, HEADER, rows)

@@ -1,19 +1,25 @@
-"""docs/reliability.md: the fault and bad-input suites write their measured outcomes there.
+"""docs/reliability.md's tables: what the fault and bad-input suites measured.
 
-Each suite owns one section between its own markers (``<!-- faults:begin -->``
-... ``<!-- faults:end -->``, ``<!-- bad-input:begin -->`` ...) and replaces only
-that. A section is a table whose first column names what was injected: a run
-replaces the rows it measured and keeps the others, so running one test
-updates its own rows only. Figures are rounded (times up to a step of
-SECOND_STEPS, counts down to an order of magnitude) so that a run with the same
-outcomes leaves the file as it was; a row changes when a figure crosses one of
-those steps or an outcome changes.
+A test run writes nothing tracked: each suite records the rows it measured in
+test-artifacts/reliability/<section>.json, and ``make docs``
+(``python -m tests.support.reliability``) puts them into docs/reliability.md,
+which a person then reads and commits. Each suite owns one section between its
+own markers (``<!-- faults:begin -->`` ... ``<!-- faults:end -->``,
+``<!-- bad-input:begin -->`` ...) and ``make docs`` replaces only that. A section
+is a table whose first column names what was injected: the rows a run
+measured replace theirs and the others stay, so running one test updates its
+own rows only. Figures are rounded (times up to a step of SECOND_STEPS, counts
+down to an order of magnitude) so that a run with the same outcomes leaves the
+file as it was; a row changes when a figure crosses one of those steps or an
+outcome changes.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import re
+import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -23,6 +29,7 @@ import pytest
 from tests.support.tools import ROOT
 
 DOC = ROOT / "docs/reliability.md"
+MEASURED = ROOT / "test-artifacts/reliability"
 SECTIONS = ("faults", "bad-input")
 INTRO = """# Reliability: faults and bad input
 
@@ -64,6 +71,22 @@ def _rows(body: str) -> dict[str, str]:
         if line.startswith("|") and cells[0] and not set(cells[0]) <= set("-: "):
             rows[cells[0]] = line
     return rows
+
+
+def record_section(
+    section: str,
+    preamble: str,
+    header: Sequence[str],
+    rows: Mapping[str, Sequence[str]],
+    measured: Path = MEASURED,
+) -> None:
+    """Add `rows` (by first cell) to what this run measured for `section`."""
+    path = measured / f"{section}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    known = json.loads(path.read_text())["rows"] if path.exists() else {}
+    known.update({key: list(cells) for key, cells in rows.items()})
+    record = {"preamble": preamble, "header": list(header), "rows": known}
+    path.write_text(json.dumps(record, indent=1) + "\n")
 
 
 def write_section(
@@ -109,8 +132,8 @@ class BadInputReport:
     SECTION = "bad-input"
     HEADER = ("class", "sent to", "requests", "status codes seen")
     INTRO = (
-        "Written by the bad-input suite (`tests/integration/test_bad_input.py`, "
-        "`tests/e2e/test_edge_limits.py`) from its last run; do not edit by hand."
+        "Measured by the bad-input suite (`tests/reference/test_bad_input.py`, "
+        "`tests/e2e/test_edge_limits.py`), put here by `make docs`; do not edit by hand."
     )
 
     def __init__(self) -> None:
@@ -124,14 +147,32 @@ class BadInputReport:
         seen = statuses(counts) if split else ", ".join(sorted(map(str, counts)))
         self.rows[name] = [target, f"{sum(counts.values()):,}", seen]
 
-    def write(self, doc: Path = DOC) -> None:
-        if self.rows:
-            write_section(self.SECTION, self.INTRO, self.HEADER, self.rows, doc)
-
 
 @pytest.fixture(scope="session")
 def bad_input_report() -> Iterator[BadInputReport]:
-    """Collects outcomes over the session; writes the bad-input table at its end."""
+    """Collects outcomes over the session; records the bad-input rows at its end."""
     report = BadInputReport()
     yield report
-    report.write()
+    if report.rows:
+        record_section(report.SECTION, report.INTRO, report.HEADER, report.rows)
+
+
+def update_doc(measured: Path = MEASURED, doc: Path = DOC) -> list[str]:
+    """Put every recorded section into `doc`; returns the sections written."""
+    written = []
+    for section in SECTIONS:
+        path = measured / f"{section}.json"
+        if path.exists():
+            record = json.loads(path.read_text())
+            write_section(section, record["preamble"], record["header"], record["rows"], doc)
+            written.append(section)
+    return written
+
+
+if __name__ == "__main__":
+    sections = update_doc()
+    if not sections:
+        sys.exit(f"no measurements in {MEASURED}: run the suites first (make test)")
+    print(
+        f"{DOC.relative_to(ROOT)}: updated {', '.join(sections)} from {MEASURED.relative_to(ROOT)}"
+    )
