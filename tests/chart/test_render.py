@@ -170,11 +170,16 @@ def _mounted_items(spec, container) -> dict[str, str]:
 
 @pytest.mark.parametrize("profile", PROFILES)
 def test_database_url_is_a_file_where_the_settings_read_it(render, profile: str, tmp_path: Path):
-    for name, spec in pod_specs(render(profile)):
-        for container in spec["containers"]:
+    objects = render(profile)
+    app_image = named(objects, "Deployment", "-api")["spec"]["template"]["spec"]["containers"][0]
+    checked = []
+    for name, spec in pod_specs(objects):
+        for container in [*spec.get("initContainers", []), *spec["containers"]]:
+            if container["image"] != app_image["image"] or name.endswith("-smoke"):
+                continue  # oauth2-proxy, PgBouncer, helm test's smoke: they read no settings
             env = {e["name"]: e.get("value") for e in container.get("env", [])}
-            if "APP_SECRETS_DIR" not in env:
-                continue
+            assert "APP_SECRETS_DIR" in env, (name, container["name"])
+            checked.append((name, container["name"]))
             files = _mounted_items(spec, container)
             assert files["APP_DATABASE_URL"] == f"{env['APP_SECRETS_DIR']}/APP_DATABASE_URL", name
             # The real settings module reading a directory laid out the same way.
@@ -189,6 +194,7 @@ def test_database_url_is_a_file_where_the_settings_read_it(render, profile: str,
             (secrets_dir / Path(files["APP_DATABASE_URL"]).name).unlink()
             with pytest.raises(ConfigError, match="APP_DATABASE_URL: required"):
                 load_settings(app_env)
+    assert len(checked) >= 2, checked  # the dashboard's and the API's at least
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -228,10 +234,14 @@ def test_no_secret_value_in_env_args_configmaps_or_annotations(render):
 def test_existing_secret_is_used_and_none_is_created(render):
     objects = render("existing-secret")
     assert not by_kind(objects, "Secret")
-    for _, spec in pod_specs(objects):
-        for volume in spec.get("volumes", []):
-            if "secret" in volume:
-                assert volume["secret"]["secretName"] == "streamlit-app-secrets"
+    mounted = [
+        volume["secret"]["secretName"]
+        for _, spec in pod_specs(objects)
+        for volume in spec.get("volumes", [])
+        if "secret" in volume
+    ]
+    assert mounted, "no pod mounts a Secret"
+    assert set(mounted) == {"streamlit-app-secrets"}
 
 
 def test_missing_required_secret_is_named(chart):
@@ -351,7 +361,6 @@ def _probes(container):
 def test_probe_ports_exist_in_the_pod(render, profile: str):
     for name, spec in pod_specs(render(profile)):
         ports = {p["containerPort"] for c in spec["containers"] for p in c.get("ports", [])}
-        names = {p["name"] for c in spec["containers"] for p in c.get("ports", [])}
         for container in spec["containers"]:
             own = {p["name"] for p in container.get("ports", [])}
             for probe in _probes(container):
@@ -360,7 +369,6 @@ def test_probe_ports_exist_in_the_pod(render, profile: str):
                 ]
                 # A named port must be the container's own; a number any port of the pod.
                 assert port in own if isinstance(port, str) else port in ports, (name, port)
-        del names
 
 
 @pytest.mark.parametrize("profile", PROFILES)
