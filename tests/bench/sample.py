@@ -1,7 +1,8 @@
-"""Samplers that run beside the load: PostgreSQL connections, server RSS and CPU, metrics.
+"""What the benchmark samples beside the load: PostgreSQL connections, server RSS and CPU,
+metrics.
 
-One thread samples every `interval` seconds, at most `limit` times, so a
-forgotten sampler cannot run forever. PostgreSQL is read with one
+The tests' one sampler thread (tests/support/sampler.py) takes the samples,
+every `interval` seconds, at most `limit` times. PostgreSQL is read with one
 autocommit connection named ``bench-sampler`` (excluded from the counts).
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -19,6 +19,8 @@ from pathlib import Path
 import requests
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
+
+from tests.support import sampler
 
 TICKS = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -130,18 +132,20 @@ class Sampler:
             if admin_url
             else None
         )
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="bench-sampler", daemon=True)
+        self._conn: sa.Connection | None = None
+        self._thread = sampler.Sampler(self._sample, interval, limit)
 
     def __enter__(self) -> Sampler:
         self._started = (time.monotonic(), cpu_seconds(self.pid))
         self._transactions = self._read_transactions()
-        self._thread.start()
+        self._conn = self._engine.connect() if self._engine is not None else None
+        self._thread.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(10)
+        self._thread.__exit__(*exc)
+        if self._conn is not None:
+            self._conn.close()
         self.samples.wall_seconds = time.monotonic() - self._started[0]
         self.samples.cpu_seconds = cpu_seconds(self.pid) - self._started[1]
 
@@ -162,24 +166,17 @@ class Sampler:
         with self._engine.connect() as conn:
             return conn.scalar(TRANSACTIONS, {"db": self.database}) or 0
 
-    def _loop(self) -> None:
-        conn = self._engine.connect() if self._engine is not None else None
-        try:
-            while self.samples.count < self.limit and not self._stop.wait(self.interval):
-                self._sample(conn)
-        finally:
-            if conn is not None:
-                conn.close()
-
-    def _sample(self, conn: sa.Connection | None) -> None:
+    def _sample(self) -> bool | None:
+        """One sample of everything; None once the server exited (nothing left to sample)."""
+        conn = self._conn
         try:
             self.samples.rss.append(rss_bytes(self.pid))
-        except FileNotFoundError:  # the server exited: nothing left to sample
-            self._stop.set()
-            return
+        except FileNotFoundError:
+            return None
         if conn is not None:
             self.samples.sockets.append(tcp_connections(self.pid, self._port))
             seen = dict(conn.execute(CONNECTIONS, {"db": self.database, "me": SAMPLER_NAME}).all())
             for name, count in seen.items():
                 self.samples.connections[name].append(count)
         self.samples.count += 1
+        return True

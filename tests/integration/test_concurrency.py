@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 
 from tests.support import servers
 from tests.support.postgres import PostgresServer
+from tests.support.sampler import Sampler
 from tests.support.status import read_status, status_session
 from tests.support.tools import free_port
 
@@ -26,28 +26,6 @@ SESSIONS = 24
 RERUNS = 3
 POOL = {"APP_DB_POOL_SIZE": "2", "APP_DB_MAX_OVERFLOW": "1"}
 POOL_BOUND = 3
-
-
-class PeakSampler(threading.Thread):
-    """Polls `count` every 50 ms until stopped; keeps the highest value seen."""
-
-    def __init__(self, count: Callable[[], int]):
-        super().__init__(daemon=True)
-        self.count, self.peak, self.samples = count, 0, 0
-        self._stop_event = threading.Event()
-
-    def run(self) -> None:
-        while not self._stop_event.wait(0.05):
-            self.peak = max(self.peak, self.count())
-            self.samples += 1
-
-    def __enter__(self) -> PeakSampler:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop_event.set()
-        self.join(timeout=5)
 
 
 async def _one_session(url: str) -> list[str]:
@@ -69,7 +47,7 @@ def _load(url: str) -> list[list[str]]:
     return asyncio.run(everyone())
 
 
-def _check(server: servers.Server, results: list[list[str]], sampler: PeakSampler) -> None:
+def _check(server: servers.Server, results: list[list[str]], sampler: Sampler[int]) -> None:
     assert len(results) == SESSIONS
     for answers in results:
         assert len(answers) == RERUNS + 1
@@ -77,7 +55,6 @@ def _check(server: servers.Server, results: list[list[str]], sampler: PeakSample
     log = server.output()
     assert "created in a thread" not in log
     assert "Traceback" not in log
-    assert sampler.samples > 0
     assert 1 <= sampler.peak <= POOL_BOUND, f"peak {sampler.peak} connections"
 
 
@@ -102,7 +79,7 @@ def test_many_sessions_on_sqlite(sqlite_env: dict, tmp_path: Path):
     env = {**sqlite_env, **POOL, "APP_API_URL": f"http://127.0.0.1:{free_port()}"}
     database = Path(sqlite_env["APP_DATABASE_URL"].removeprefix("sqlite:///"))
     with servers.dashboard(env, tmp_path / "dashboard.log") as server:
-        with PeakSampler(_sqlite_connections(server.process.pid, database)) as sampler:
+        with Sampler(_sqlite_connections(server.process.pid, database)) as sampler:
             results = _load(server.url)
         _check(server, results, sampler)
 
@@ -110,6 +87,6 @@ def test_many_sessions_on_sqlite(sqlite_env: dict, tmp_path: Path):
 def test_many_sessions_on_postgres(postgres: PostgresServer, pg_env: dict, tmp_path: Path):
     env = {**pg_env, **POOL, "APP_API_URL": f"http://127.0.0.1:{free_port()}"}
     with servers.dashboard(env, tmp_path / "dashboard.log") as server:
-        with PeakSampler(lambda: postgres.connections("dashboard")) as sampler:
+        with Sampler(lambda: postgres.connections("dashboard")) as sampler:
             results = _load(server.url)
         _check(server, results, sampler)

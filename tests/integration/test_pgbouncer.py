@@ -10,7 +10,6 @@ logs in with the one in APP_DATABASE_URL, and checks the services' with it.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import pwd
 import shutil
@@ -35,6 +34,7 @@ from tests.support import servers
 from tests.support.chart import named
 from tests.support.data import migrated_env
 from tests.support.postgres import PostgresServer
+from tests.support.sampler import Sampler
 from tests.support.tools import ROOT, free_port, require_tool
 
 HINT = "apt-get install pgbouncer (Debian/Ubuntu) or brew install pgbouncer"
@@ -139,27 +139,15 @@ def _server_connections(conn: sa.Connection) -> int:
     )
 
 
-@contextlib.contextmanager
-def _peak_server_connections(postgres: PostgresServer) -> Iterator[list[int]]:
-    """Samples, every 20 ms while the block runs, of the app role's server connections."""
-    samples: list[int] = []
-    done = threading.Event()
-    engine = sa.create_engine(postgres.url(), isolation_level="AUTOCOMMIT")
+def _server_connections_sampler(postgres: PostgresServer) -> Sampler[int]:
+    """Samples, every 20 ms while its block runs, of the app role's server connections."""
+    engine = sa.create_engine(postgres.url(), isolation_level="AUTOCOMMIT")  # one kept connection
 
-    def sample() -> None:
+    def read() -> int:
         with engine.connect() as conn:
-            while not done.is_set():
-                samples.append(_server_connections(conn))
-                time.sleep(0.02)
+            return _server_connections(conn)
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    try:
-        yield samples
-    finally:
-        done.set()
-        sampler.join()
-        engine.dispose()
+    return Sampler(read, interval=0.02)
 
 
 def test_many_clients_share_the_pool_and_postgresql_sees_only_the_pool(pooled: Pooled, tmp_path):
@@ -191,7 +179,7 @@ def test_many_clients_share_the_pool_and_postgresql_sees_only_the_pool(pooled: P
     with servers.api(env, tmp_path / "api.log") as api:
         paths = ["/readyz"] * 48  # each reads the schema's revision through the pooler
         with (
-            _peak_server_connections(pooled.postgres) as samples,
+            _server_connections_sampler(pooled.postgres) as sampler,
             ThreadPoolExecutor(clients + 16) as pool,
         ):
             done = [pool.submit(transactions) for _ in range(clients)]
@@ -199,7 +187,7 @@ def test_many_clients_share_the_pool_and_postgresql_sees_only_the_pool(pooled: P
             assert [f.result() for f in done] == [3] * clients
             assert [a.result().status_code for a in answers] == [200] * len(paths)
     engine.dispose()
-    assert max(samples) == POOL_SIZE, samples
+    assert sampler.peak == POOL_SIZE, sampler.values
 
 
 def test_the_services_limits_hold_through_the_pooler(pooled: Pooled):

@@ -49,9 +49,15 @@ def podman(*args: str, check: bool = True, timeout: float = 120) -> subprocess.C
     )
 
 
+# Names this test session gives podman objects carry its token: a concurrent run's
+# objects are told apart from ours (tests/support/leftovers.py).
+SESSION = uuid.uuid4().hex[:6]
+SESSION_PREFIX = f"stt-{SESSION}-"
+
+
 def unique(prefix: str) -> str:
     """A container/volume/image name no other test session uses."""
-    return f"stt-{prefix}-{uuid.uuid4().hex[:8]}"
+    return f"{SESSION_PREFIX}{prefix}-{uuid.uuid4().hex[:6]}"
 
 
 def require_podman() -> None:

@@ -4,17 +4,18 @@ At the start of a session the containers, pods, volumes and networks podman
 lists are noted; when the session ends (every fixture torn down) whatever is
 listed and was not there before fails the run, named. Images are not counted:
 the built app image and the stand-ins are reused by later runs on purpose.
-Another run on the same machine at the same time would show up here too:
-CI runs one at a time.
+Objects named by another test session running at the same time (its token in
+their names, tests/support/image.py unique) are not this run's.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 
 import pytest
 
-from tests.support.image import podman
+from tests.support.image import SESSION_PREFIX, podman
 
 # podman's listings, one name per line.
 LISTS = {
@@ -24,6 +25,7 @@ LISTS = {
     "network": ("network", "ls", "--format", "{{.Name}}"),
 }
 BEFORE = pytest.StashKey[set[str]]()
+ANY_SESSION = re.compile(r"stt-[0-9a-f]{6}-")
 
 
 def podman_objects() -> set[str]:
@@ -31,7 +33,11 @@ def podman_objects() -> set[str]:
     found = set()
     for kind, args in LISTS.items():
         listed = podman(*args, check=False, timeout=60)
-        found |= {f"{kind} {name}" for name in listed.stdout.split()}
+        found |= {
+            f"{kind} {name}"
+            for name in listed.stdout.split()
+            if SESSION_PREFIX in name or not ANY_SESSION.search(name)
+        }
     return found
 
 
