@@ -2,6 +2,7 @@
 
     python -m app.ops.loadtest --url http://127.0.0.1:8501 \\
         [--scenario app/ops/scenarios/platform.toml] [--page notes] [--sessions 20] [--reruns 5]
+    python -m app.ops.loadtest --url ... --page notes --discover [--write notes.toml]
 
 Each session is one simulated browser tab (app/ops/stream_client.py): it opens
 the scenario's page, then `reruns` times waits a random think time, applies one action of
@@ -9,7 +10,8 @@ the scenario (chosen by weight) and times the rerun from sending the change to
 the script's end. Everything is bounded: the sessions, their reruns and the
 whole run (``--seconds``). The report gives rerun percentiles and, per error
 kind, how many sessions failed and the first one's message; the exit status is
-1 when any session failed.
+1 when any session failed. ``--discover`` lists the page's widgets and writes
+a starter scenario (app/ops/discover.py).
 
 A scenario is a TOML file that names widgets by the label the page shows (a
 widget without one, such as a data editor, by its ``key=``):
@@ -65,6 +67,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from app.ops import discover
 from app.ops.stream_client import (
     RunResult,
     Session,
@@ -427,6 +430,10 @@ def _parser() -> argparse.ArgumentParser:
         "--header", action="append", default=[], help="'Name: value' for the handshake (Cookie)"
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument(
+        "--discover", action="store_true", help="list the page's widgets; write a starter scenario"
+    )
+    parser.add_argument("--write", type=Path, metavar="FILE", help="--discover: the scenario file")
     return parser
 
 
@@ -446,12 +453,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if min(args.sessions, args.reruns, args.seconds) <= 0:
         parser.error("--sessions, --reruns and --seconds must be > 0")
+    if args.write and not args.discover:
+        parser.error("--write goes with --discover")
     try:
-        scenario = Scenario.load(args.scenario)
+        scenario = None if args.discover else Scenario.load(args.scenario)
+        headers = _headers(parser, args)
+        if scenario is None:
+            return discover.main(args.url, args.page or "", headers, args.write, args.seconds)
     except ScenarioError as error:
         print(f"loadtest: {error}", file=sys.stderr)
         return 2
-    headers = _headers(parser, args)
     if args.page is not None:
         scenario = replace(scenario, page=args.page.strip("/"))
     results = asyncio.run(

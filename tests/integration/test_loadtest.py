@@ -145,6 +145,11 @@ DEFAULTS = {
     "Attachment": None,
     "stock": [{"item": "bolt", "qty": 1}, {"item": "nut", "qty": 2}],
 }
+WIDGET_KINDS = {
+    *("text_input", "text_area", "number_input", "checkbox", "toggle", "radio", "selectbox"),
+    *("multiselect", "slider", "select_slider", "date_input", "button", "file_uploader"),
+    "data_editor",
+}
 ATTACHMENT = "part,count\nbolt,3\n"
 # Every kind of action, one widget each (the file is relative to the scenario).
 WIDGETS_SCENARIO = """
@@ -328,6 +333,43 @@ def test_an_unknown_widget_or_page_is_named_with_its_first_message(
     assert list(errors) == [kind]
     assert errors[kind]["count"] == 2
     assert errors[kind]["first"].startswith(first)
+
+
+@pytest.mark.parametrize("page", ["", "notes"])
+def test_discover_lists_the_widgets_and_its_starter_scenario_runs(
+    widgets_app: WidgetsApp, tmp_path: Path, page: str
+):
+    starter = tmp_path / "starter.toml"
+    result = make_loadtest(
+        widgets_app.url, f"LOADTEST_ARGS=--discover --page '{page}' --write {starter}"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    listed = {line.split()[0] for line in lines if line.split()[0] in WIDGET_KINDS}
+    assert listed == ({"text_area", "number_input", "button"} if page else WIDGET_KINDS)
+    described = (
+        ["text_area      'Note': text", "button         'Record': submits the form 'note'"]
+        if page
+        else [
+            "radio          'Size': options: S, M, L",
+            "slider         'Days': two-ended, 2024-01-01 to 2024-12-31, step 1 day",
+            "number_input   'Quantity': 0 to 100, step 1",
+            "data_editor    'stock': 2 rows; columns: item, qty",
+        ]
+    )
+    assert set(described) <= set(lines), result.stdout
+    scenario = Scenario.load(starter)
+    assert scenario.page == page
+    start = widgets_app.runs_so_far()
+    run = make_loadtest(
+        widgets_app.url, f"SCENARIO={starter}", "LOADTEST_ARGS=--sessions 2 --reruns 8"
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "2 sessions, 16/16 reruns" in run.stdout
+    runs = widgets_app.runs_since(start)
+    assert {r["page"] for r in runs} == {page or "widgets"}
+    if page:  # the form was filled and submitted
+        assert any(r["Record"] and r["Note"] == "load test" for r in runs)
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,12 @@
 """The load tool's pure parts: scenario files, the values actions draw, the widget
-states they become. (Against real servers: tests/integration/test_loadtest.py.)"""
+states they become and the starter scenario --discover writes. (Against real
+servers: tests/integration/test_loadtest.py.)"""
 
 from __future__ import annotations
 
 import json
 import random
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from streamlit.proto.MultiSelect_pb2 import MultiSelect
 from streamlit.proto.NumberInput_pb2 import NumberInput
 from streamlit.proto.Slider_pb2 import Slider
 
+from app.ops.discover import starter, toml_value
 from app.ops.loadtest import Action, Scenario, ScenarioError, draw, positions
 from app.ops.stream_client import StreamlitError, Widget, widget_kind, widget_value
 
@@ -126,3 +129,29 @@ def test_widget_kinds_tell_toggles_select_sliders_and_data_editors_apart():
     element.dataframe.editing_mode = element.dataframe.EditingMode.FIXED
     assert widget_kind("dataframe", element.dataframe) == "data_editor"
     assert _widget("data_editor", None, "stock").key == "stock"
+
+
+def test_the_starter_fills_a_form_through_its_submit_button_and_parses():
+    note = Element()
+    note.text_area.label, note.text_area.form_id = "Note", "f"
+    submit = Element()
+    submit.button.label, submit.button.form_id, submit.button.is_form_submitter = "Save", "f", True
+    uploader = Element()
+    uploader.file_uploader.label = "File"
+    widgets = [
+        _widget("text_area", note.text_area, "Note"),
+        _widget("button", submit.button, "Save"),
+        _widget("file_uploader", uploader.file_uploader, "File"),
+    ]
+    text = starter("http://h", "notes", widgets)
+    data = tomllib.loads(text)
+    assert data["page"] == "notes"
+    assert data["actions"] == [
+        {"widget": "Save", "change": "submit", "fields": {"Note": "load test"}}
+    ]  # the upload is written commented out: it needs a file of the user's
+    assert '# file = "path/to/a/file"' in text
+
+
+def test_toml_values_round_trip():
+    value = {'a "quoted" label': ["x\ny", 1, 2.5, True, "é"]}
+    assert tomllib.loads(f"v = {toml_value(value)}")["v"] == value
