@@ -11,7 +11,9 @@ the script's end. Everything is bounded: the sessions, their reruns and the
 whole run (``--seconds``). The report gives rerun percentiles and, per error
 kind, how many sessions failed and the first one's message; the exit status is
 1 when any session failed. ``--discover`` lists the page's widgets and writes
-a starter scenario (app/ops/discover.py).
+a starter scenario (app/ops/discover.py). ``--sign-in EMAIL`` signs in
+through a form-based dev provider first, as compose's dev login is
+(app/ops/signin.py; a real provider needs a browser's cookie via ``--header``).
 
 A scenario is a TOML file that names widgets by the label the page shows (a
 widget without one, such as a data editor, by its ``key=``):
@@ -67,13 +69,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from app.ops import discover
+from app.ops import discover, signin
 from app.ops.stream_client import (
     RunResult,
     Session,
     StreamlitError,
     Widget,
     editor_rows,
+    parse_cookie_header,
 )
 
 DEFAULT_SCENARIO = Path(__file__).parent / "scenarios" / "platform.toml"
@@ -429,6 +432,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--header", action="append", default=[], help="'Name: value' for the handshake (Cookie)"
     )
+    parser.add_argument(
+        "--sign-in",
+        metavar="EMAIL",
+        help="sign in through the edge's form-based dev provider first (compose's dev login)",
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument(
         "--discover", action="store_true", help="list the page's widgets; write a starter scenario"
@@ -438,13 +446,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _headers(parser: argparse.ArgumentParser, args: argparse.Namespace) -> dict[str, str]:
-    """The handshake's headers: --header's."""
+    """The handshake's headers: --header's, and the cookies of --sign-in."""
     headers = {}
     for header in args.header:
         name, colon, value = header.partition(":")
         if not colon or not name.strip():
             parser.error(f"--header {header!r}: expected 'Name: value'")
         headers[name.strip()] = value.strip()
+    if args.sign_in:
+        signed_in = signin.sign_in(args.url, args.sign_in)
+        cookies = {**signed_in.credentials, **parse_cookie_header(headers)}
+        headers = {k: v for k, v in headers.items() if k.lower() != "cookie"}
+        headers |= signin.cookie_header(cookies)
     return headers
 
 
@@ -460,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
         headers = _headers(parser, args)
         if scenario is None:
             return discover.main(args.url, args.page or "", headers, args.write, args.seconds)
-    except ScenarioError as error:
+    except (ScenarioError, signin.SignInError) as error:
         print(f"loadtest: {error}", file=sys.stderr)
         return 2
     if args.page is not None:

@@ -335,6 +335,13 @@ def test_an_unknown_widget_or_page_is_named_with_its_first_message(
     assert errors[kind]["first"].startswith(first)
 
 
+def test_sign_in_where_nothing_asks_for_it_stops_before_any_session(widgets_app: WidgetsApp):
+    """--sign-in needs an edge with a login form (tests/e2e signs in through one)."""
+    result = make_loadtest(widgets_app.url, "LOADTEST_ARGS=--sign-in x@example.com")
+    assert result.returncode != 0
+    assert f"loadtest: {widgets_app.url}/ (HTTP 200) did not ask to sign in" in result.stderr
+
+
 @pytest.mark.parametrize("page", ["", "notes"])
 def test_discover_lists_the_widgets_and_its_starter_scenario_runs(
     widgets_app: WidgetsApp, tmp_path: Path, page: str

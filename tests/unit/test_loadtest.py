@@ -1,6 +1,6 @@
 """The load tool's pure parts: scenario files, the values actions draw, the widget
-states they become and the starter scenario --discover writes. (Against real
-servers: tests/integration/test_loadtest.py.)"""
+states they become, the starter scenario --discover writes and the login form
+--sign-in fills. (Against real servers: tests/integration/test_loadtest.py.)"""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from streamlit.proto.Slider_pb2 import Slider
 
 from app.ops.discover import starter, toml_value
 from app.ops.loadtest import Action, Scenario, ScenarioError, draw, positions
+from app.ops.signin import login_form
 from app.ops.stream_client import StreamlitError, Widget, widget_kind, widget_value
 
 RNG = random.Random(0)
@@ -155,3 +156,19 @@ def test_the_starter_fills_a_form_through_its_submit_button_and_parses():
 def test_toml_values_round_trip():
     value = {'a "quoted" label': ["x\ny", 1, 2.5, True, "é"]}
     assert tomllib.loads(f"v = {toml_value(value)}")["v"] == value
+
+
+def test_the_login_form_is_the_first_with_a_field_to_type_the_user_into():
+    html = """
+    <form method="post" action="/deny"><button name="action" value="deny">Deny</button></form>
+    <form method="post"><input type="hidden" name="state" value="s1">
+      <input type="text" name="sub" required></form>
+    """
+    form = login_form(html)
+    assert (form.method, form.action, form.identity, form.fields) == (
+        "post",
+        "",
+        "sub",
+        {"state": "s1"},
+    )
+    assert login_form("<p>no form</p>") is None
