@@ -180,11 +180,11 @@ down: $(COMPOSE_DEPS) ## stop the stack (data stays in its volume; DOWN_FLAGS=--
 logs: $(COMPOSE_DEPS) ## follow the stack's logs
 	$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) logs --follow --tail=100
 
-loadtest: $(VENV)/.app ## browserless sessions against any Streamlit app: make loadtest URL=... [SCENARIO=file.toml] [LOADTEST_ARGS="--sessions 50"]
+loadtest: $(VENV)/.app ## browserless sessions against any Streamlit app: make loadtest URL=... [SCENARIO=file.toml] [LOADTEST_ARGS="--page notes --sessions 50 --sign-in EMAIL", or "--discover"]
 	@test -n "$(URL)" || { echo "make loadtest: set URL, e.g. make loadtest URL=http://127.0.0.1:8501 (SCENARIO defaults to app/ops/scenarios/platform.toml)"; exit 2; }
 	$(BIN)/python -m app.ops.loadtest --url "$(URL)" $(if $(SCENARIO),--scenario "$(SCENARIO)") $(LOADTEST_ARGS)
 
-smoke: $(VENV)/.app ## smoke-check a running deployment: make smoke URL=https://host [SMOKE_ARGS="--auth --api-url https://host/api"]
+smoke: $(VENV)/.app ## smoke-check a running deployment: make smoke URL=https://host [SMOKE_ARGS="--auth --sign-in EMAIL --api-url https://host/api"]
 	@test -n "$(URL)" || { echo "make smoke: set URL, e.g. make smoke URL=http://127.0.0.1:8501 SMOKE_ARGS='--api-url http://127.0.0.1:8000'"; exit 2; }
 	$(BIN)/python -m app.ops.smoke --url "$(URL)" $(SMOKE_ARGS)
 

@@ -10,8 +10,10 @@ Exits 1 when any check fails.
 Two shapes of deployment:
 - behind sign-in (nginx with oauth2-proxy, or the Helm chart's oauth2-proxy
   sidecar; both serve oauth2-proxy's /oauth2/ping and /oauth2/ready):
-  ``--url https://host --auth``, plus ``--cookie`` of a signed-in session for
-  the WebSocket check, plus ``--api-url https://host/api`` where the edge
+  ``--url https://host --auth``, plus for the WebSocket check a signed-in
+  session: ``--sign-in EMAIL`` through a form-based dev provider (compose's
+  dev login; app/ops/signin.py), or a real provider's ``--cookie`` copied from
+  a browser; plus ``--api-url https://host/api`` where the edge
   exposes the API (nginx does; the chart keeps it cluster-internal, so
   ``helm test`` gives the API Service from inside the cluster);
 - services reached directly: ``--url http://dashboard:8501 --api-url http://api:8000``.
@@ -28,6 +30,7 @@ from dataclasses import dataclass
 
 import requests
 
+from app.ops import signin
 from app.ops.stream_client import STATUS_PAGE, Session, StreamlitError
 
 
@@ -52,24 +55,38 @@ def _status(url: str, expected: int, budget: float) -> Callable[[], str]:
     return probe
 
 
-def _script_run(url: str, cookie: str | None, budget: float) -> Callable[[], str]:
+def _script_run(
+    url: str, cookie: str | None, budget: float, sign_in: str | None = None
+) -> Callable[[], str]:
     """The platform's status page over the WebSocket, as any app has it: the script
-    runs, and its database line says the dashboard reached the database."""
+    runs, and its database line says the dashboard reached the database. With
+    `sign_in`, the check signs that user in first (once it succeeds) and the page
+    must name them."""
+    signed_in: dict[str, str] = {}
 
-    async def run() -> str:
-        headers = {"Cookie": cookie} if cookie else {}
+    async def run(headers: dict[str, str]) -> str:
         async with Session(url, headers=headers, timeout=budget, page=STATUS_PAGE) as session:
             result = await session.run()
         if result.exceptions:
             raise CheckFailedError(f"the page raised: {result.exceptions[0]}")
+        shown = "; ".join(result.texts)[:300]
         if "database: ok" not in " ".join(result.texts):
-            shown = "; ".join(result.texts)[:300]
             raise CheckFailedError(
                 f"/{STATUS_PAGE} does not say 'database: ok'; it showed: {shown}"
             )
-        return f"{result.status} in {result.seconds:.2f}s, database ok"
+        if sign_in and f"user: {sign_in}" not in result.texts:
+            raise CheckFailedError(f"/{STATUS_PAGE} does not say 'user: {sign_in}': {shown}")
+        return f"{result.status} in {result.seconds:.2f}s, database ok" + (
+            f", signed in as {sign_in}" if sign_in else ""
+        )
 
-    return lambda: asyncio.run(run())
+    def probe() -> str:
+        if sign_in and not signed_in:
+            signed_in.update(signin.sign_in(url, sign_in, budget).cookies)
+        headers = signin.cookie_header(signed_in) or ({"Cookie": cookie} if cookie else {})
+        return asyncio.run(run(headers))
+
+    return probe
 
 
 def build_checks(args: argparse.Namespace) -> list[Check]:
@@ -94,10 +111,9 @@ def build_checks(args: argparse.Namespace) -> list[Check]:
             Check("auth-ready", f"{url}/oauth2/ready", _status(f"{url}/oauth2/ready", 200, budget)),
             Check("sign-in-redirect", f"{url}/", _status(f"{url}/", 302, budget)),
         ]
-    if not args.auth or args.cookie:
-        checks.append(
-            Check("websocket-run", f"{url}/_stcore/stream", _script_run(url, args.cookie, budget))
-        )
+    if not args.auth or args.cookie or args.sign_in:
+        run = _script_run(url, args.cookie, budget, args.sign_in)
+        checks.append(Check("websocket-run", f"{url}/_stcore/stream", run))
     return checks
 
 
@@ -111,7 +127,13 @@ def run_check(check: Check, deadline: float, budget: float) -> tuple[bool, str]:
             if elapsed <= budget:
                 return True, detail
             error = f"answered in {elapsed:.2f}s, over the {budget}s budget"
-        except (requests.RequestException, StreamlitError, CheckFailedError, OSError) as exc:
+        except (
+            requests.RequestException,
+            StreamlitError,
+            CheckFailedError,
+            signin.SignInError,
+            OSError,
+        ) as exc:
             error = str(exc).splitlines()[0]
         if time.monotonic() + 1 > deadline:
             return False, error
@@ -135,6 +157,11 @@ def main(argv: list[str] | None = None) -> int:
         "--cookie", help="a signed-in session's Cookie header, for the WebSocket check behind auth"
     )
     parser.add_argument(
+        "--sign-in",
+        metavar="EMAIL",
+        help="sign in through a form-based dev provider (compose's dev login) for that check",
+    )
+    parser.add_argument(
         "--deadline",
         type=float,
         default=60.0,
@@ -154,8 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         ok, detail = run_check(check, deadline, args.budget)
         failed += not ok
         print(f"{'PASS' if ok else 'FAIL'} {check.name:<18} {check.url}  {detail}", flush=True)
-    if args.auth and not args.cookie:
-        print(f"SKIP {'websocket-run':<18} {args.url}  auth on and no --cookie given")
+    if args.auth and not (args.cookie or args.sign_in):
+        print(f"SKIP {'websocket-run':<18} {args.url}  auth on and no --sign-in or --cookie given")
     if not args.api_url:
         print(f"SKIP {'api':<18} {args.url}  no --api-url given")
     print(f"{'FAILED' if failed else 'OK'}: {failed} of the checks failed")

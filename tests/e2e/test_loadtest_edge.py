@@ -8,8 +8,11 @@ app would. Behaviour only, no timings.
 import asyncio
 import json
 
+from app.ops import signin
 from app.ops.loadtest import errors_by_kind, load
 from tests.support.edge import Edge, cookie_header, sign_in
+from tests.support.ops import make_loadtest
+from tests.support.status import status
 
 SESSIONS, RERUNS = 6, 3
 
@@ -33,3 +36,22 @@ def test_signed_in_tabs_run_their_reruns_through_nginx(nginx_edge: Edge):
 def test_without_the_cookie_the_edge_refuses_the_stream(nginx_edge: Edge):
     results = asyncio.run(load(nginx_edge.url, 2, RERUNS, seconds=30))
     assert errors_by_kind(results) == {"upgrade refused": 2}
+
+
+def test_make_loadtest_signs_in_through_the_dev_provider(nginx_edge: Edge):
+    result = make_loadtest(
+        nginx_edge.url, "LOADTEST_ARGS=--sign-in load-make@example.com --sessions 3 --reruns 2"
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 sessions, 6/6 reruns" in result.stdout
+    assert "errors: none" in result.stdout
+
+
+def test_tabs_share_a_sign_ins_credentials_not_its_replica(nginx_edge: Edge):
+    """The replica cookie nginx set when the sign-in landed is one browser's: the load
+    tool's tabs leave it out and each get a replica of their own."""
+    signed_in = signin.sign_in(nginx_edge.url, "shared@example.com")
+    assert signed_in.landing_cookies == {"route"}
+    assert set(signed_in.credentials) == set(signed_in.cookies) - {"route"}
+    shown = status(nginx_edge.url, signin.cookie_header(signed_in.credentials))
+    assert shown.user == "shared@example.com"

@@ -17,6 +17,7 @@ from pathlib import Path
 import requests
 import yaml
 
+from app.ops import signin
 from tests.support import servers
 from tests.support.chart import CHART
 from tests.support.tools import ROOT, TOOLS_BIN, free_port, missing, require_tool
@@ -31,12 +32,9 @@ NOT_CREDENTIALS = {"route"}  # nginx's replica choice
 
 
 def sign_in(url: str, email: str) -> requests.Session:
-    """Walk the real flow: the edge → oauth2-proxy → the provider's login form → back to /."""
-    session = requests.Session()
-    form = session.get(f"{url}/", timeout=30)
-    assert "<form" in form.text, f"no login form at {form.url}"
-    landed = session.post(form.url, data={"sub": email}, timeout=30)
-    assert landed.status_code == 200, landed.text[:300]
+    """Walk the real flow as the ops tools do (app/ops/signin.py): the edge →
+    oauth2-proxy → the provider's login form → back to /."""
+    session = signin.sign_in(url, email).session
     ISSUED_COOKIES.update(v for k, v in cookie_jar(session).items() if k not in NOT_CREDENTIALS)
     return session
 

@@ -23,8 +23,17 @@ def smoke(*args: str) -> subprocess.CompletedProcess:
 
 def make_loadtest(url: str, *args: str) -> subprocess.CompletedProcess:
     """``make loadtest URL=url ARGS`` with this interpreter's environment."""
+    return _make("loadtest", url, *args)
+
+
+def make_smoke(url: str, *args: str) -> subprocess.CompletedProcess:
+    """``make smoke URL=url ARGS`` with this interpreter's environment."""
+    return _make("smoke", url, *args)
+
+
+def _make(target: str, url: str, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        ["make", "--no-print-directory", "loadtest", f"URL={url}", f"VENV={sys.prefix}", *args],
+        ["make", "--no-print-directory", target, f"URL={url}", f"VENV={sys.prefix}", *args],
         cwd=ROOT,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,

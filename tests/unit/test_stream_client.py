@@ -12,12 +12,14 @@ import asyncio
 import pytest
 from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+from streamlit.proto.Slider_pb2 import Slider
 from websockets.asyncio.server import serve
 
 from app.ops.stream_client import (
     FINISHED,
     Session,
     StreamlitError,
+    Widget,
     rerun_message,
     stream_url,
     widget_value,
@@ -84,7 +86,7 @@ def test_stream_url_keeps_the_prefix_and_switches_scheme():
 
 def test_rerun_message_carries_hash_and_widget_values():
     back = BackMsg()
-    slider = type("W", (), {"kind": "slider", "id": "s1"})()
+    slider = Widget("slider", "s1", "Dates", Slider())
     back.ParseFromString(rerun_message("abc", [widget_value(slider, [1.0, 2.0])]))
     assert back.WhichOneof("type") == "rerun_script"
     assert back.rerun_script.page_script_hash == "abc"
@@ -185,3 +187,55 @@ def test_values_set_earlier_are_sent_again_like_a_browser():
         for s in received[3].rerun_script.widget_states.widgets
     }
     assert sent == {"slider-id": [3.0, 4.0], "price-id": [5.0, 6.0]}
+
+
+def _navigation(page_hash: str, paths: list[str]) -> ForwardMsg:
+    message = ForwardMsg()
+    message.navigation.page_script_hash = page_hash
+    for path in paths:
+        message.navigation.app_pages.add(page_script_hash=f"h-{path}", url_pathname=path)
+    return message
+
+
+def _page_not_found() -> ForwardMsg:
+    message = ForwardMsg()
+    message.page_not_found.page_name = ""
+    return message
+
+
+PAGES = ["", "notes", "_platform"]
+
+
+def _open_page(page: str, batch: list[ForwardMsg]):
+    async def main():
+        async with serve(_talk([batch], []), "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            async with Session(f"http://127.0.0.1:{port}", timeout=5, page=page) as session:
+                return await session.run()
+
+    return asyncio.run(main())
+
+
+def test_an_unknown_page_is_an_error_naming_the_pages():
+    """Streamlit says page_not_found, then runs the default page."""
+    batch = [
+        _page_not_found(),
+        _navigation("h-", PAGES),
+        _finished(FINISHED.FINISHED_SUCCESSFULLY),
+    ]
+    with pytest.raises(StreamlitError) as error:
+        _open_page("nope", batch)
+    assert error.value.kind == "no page"
+    assert error.value.message == "no page 'nope' (pages: ['', 'notes', '_platform'])"
+
+
+def test_a_page_found_after_a_page_not_found_is_no_error():
+    """A fresh process of an app with a pages/ folder beside its script (the
+    reference app's layout) says page_not_found, then finds the page after all."""
+    batch = [
+        _page_not_found(),
+        _navigation("h-", PAGES),
+        _navigation("h-_platform", PAGES),
+        _finished(FINISHED.FINISHED_SUCCESSFULLY),
+    ]
+    assert _open_page("_platform", batch).status == "FINISHED_SUCCESSFULLY"
