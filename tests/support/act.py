@@ -128,8 +128,10 @@ def parse(log: Path, returncode: int, seconds: float) -> Result:
         if entry.get("raw_output"):
             output.setdefault(f"{job}\0{step}", []).extend(entry["msg"].splitlines())
         elif entry.get("level") == "error":
+            # A step's exit status, or act's own error (an action it could not read).
             output.setdefault(f"{job}\0{step}", []).append(f"act: {entry['msg']}")
-        if entry.get("stepResult") == "failure":
+        failing = entry.get("stepResult") == "failure" or entry.get("level") == "error"
+        if failing and (job, step) not in failed:
             failed.append((job, step))
     return Result(returncode, jobs, failed, log, seconds, output)
 
