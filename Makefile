@@ -126,12 +126,16 @@ image: ## build the app image (IMAGE=..., PYTHON_IMAGE=... for another base)
 	  $(if $(PYTHON_IMAGE),--build-arg PYTHON_IMAGE=$(PYTHON_IMAGE)) \
 	  $(BUILD_FLAGS) -t $(IMAGE) -f docker/Dockerfile .
 
+# podman, unlike docker, wants TLS from a registry on loopback too (such as the
+# local cluster's, cluster/README.md): not from 127.0.0.1:PORT or localhost:PORT.
+PUSH_FLAGS := $(if $(and $(filter podman,$(CONTAINER_ENGINE)),$(filter 127.0.0.1:% localhost:%,$(firstword $(subst /, ,$(IMAGE_REPOSITORY))))),--tls-verify=false)
+
 push: ## push IMAGE to its registry (IMAGE_REPOSITORY=ghcr.io/you/app)
 	@case "$(IMAGE_REPOSITORY)" in localhost/*) \
 	  echo "make push: IMAGE_REPOSITORY=$(IMAGE_REPOSITORY) is local; set it to your registry, e.g. ghcr.io/you/app"; exit 2;; esac
 	@case "$(IMAGE_TAG)" in *-dirty) \
 	  echo "make push: uncommitted changes ($(IMAGE_TAG)); commit first so the tag names what is inside"; exit 2;; esac
-	$(CONTAINER_ENGINE) push $(IMAGE)
+	$(CONTAINER_ENGINE) push $(PUSH_FLAGS) $(IMAGE)
 
 # --- Kubernetes: the chart in helm/streamlit-app -------------------------------
 RELEASE ?= streamlit-app
