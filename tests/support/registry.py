@@ -63,7 +63,8 @@ class Registry:
         return sorted(response.json().get("tags") or [])
 
 
-def _answers(host: str) -> bool:
+def answers(host: str) -> bool:
+    """Whether a registry answers on host:port."""
     with contextlib.suppress(requests.RequestException):
         return requests.get(f"http://{host}/v2/", timeout=2).status_code == 200
     return False
@@ -94,7 +95,7 @@ def running(directory: Path) -> Iterator[Registry]:
     )
     try:
         deadline = time.monotonic() + 30
-        while not _answers(host):
+        while not answers(host):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise AssertionError(
                     f"registry on {host} did not start:\n{(directory / 'registry.log').read_text()}"
