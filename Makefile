@@ -24,8 +24,10 @@ PYTEST_ARGS ?=
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
+# .venv may be a link to a virtual environment elsewhere (tests/pipeline links
+# this checkout's into its clones); venv refuses a link, so it gets the target.
 $(VENV)/.app: requirements/app.txt
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv "$$(readlink -f $(VENV))"
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/app.txt
 	touch $@
 
@@ -34,7 +36,7 @@ $(VENV)/.dev: requirements/dev.txt $(VENV)/.app
 	touch $@
 
 $(SCAN_VENV)/.scan: requirements/scan.txt
-	$(PYTHON) -m venv $(SCAN_VENV)
+	$(PYTHON) -m venv "$$(readlink -f $(SCAN_VENV))"
 	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/scan.txt
 	touch $@
 

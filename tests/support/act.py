@@ -119,7 +119,7 @@ def parse(log: Path, returncode: int, seconds: float) -> Result:
             entry = json.loads(line)
         except json.JSONDecodeError:
             continue
-        job = entry.get("job")
+        job = (entry.get("job") or "").strip()  # act pads the names to one width
         if not job:
             continue
         if "jobResult" in entry:
