@@ -38,6 +38,7 @@ SHIMS = ROOT / "tests/pipeline/bin"
 OWNER = "example-owner"
 # Mixed case on purpose: image references must be lowercase, the workflows lowercase it.
 REPOSITORY = f"{OWNER}/Streamlit-Template"
+ANSI = re.compile(r"\x1b\[[0-9;]*m")  # colours in the tools' output
 # act handles actions/checkout itself: it copies the clone into the job's workspace.
 ACT_OWN = {"actions/checkout"}
 USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@(\S+)", re.MULTILINE)
@@ -126,7 +127,8 @@ def parse(log: Path, returncode: int, seconds: float) -> Result:
             jobs[job] = entry["jobResult"]
         step = entry.get("step", "")
         if entry.get("raw_output"):
-            output.setdefault(f"{job}\0{step}", []).extend(entry["msg"].splitlines())
+            text = ANSI.sub("", entry["msg"])
+            output.setdefault(f"{job}\0{step}", []).extend(text.splitlines())
         elif entry.get("level") == "error":
             # A step's exit status, or act's own error (an action it could not read).
             output.setdefault(f"{job}\0{step}", []).append(f"act: {entry['msg']}")
