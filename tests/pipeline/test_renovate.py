@@ -55,9 +55,13 @@ def extracted(clone: Path, tmp_path_factory) -> dict[str, list[dict]]:
     # Renovate exits 0 even when a manager fails: the report is what counts.
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     files = json.loads((out / "report.json").read_text())["repositories"]["local"]["packageFiles"]
-    counts = {manager: sum(len(f["deps"]) for f in found) for manager, found in files.items()}
+    counts = {
+        manager: {"files": len(found), "deps": sum(len(f["deps"]) for f in found)}
+        for manager, found in files.items()
+    }
+    total = {key: sum(count[key] for count in counts.values()) for key in ("files", "deps")}
     (ARTIFACTS / "renovate-deps.json").write_text(
-        json.dumps({"total": sum(counts.values()), "by manager": counts}, indent=2) + "\n"
+        json.dumps({"total": total, "by manager": counts}, indent=2) + "\n"
     )
     return files
 
