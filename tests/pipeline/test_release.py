@@ -97,6 +97,11 @@ def release(clone: Path, registry, keys, tmp_path_factory) -> dict:
             )  # fmt: skip
         finally:
             _clean_image_job()
+            # The release's tags of the image: the registry keeps what was pushed.
+            listed = podman("images", "--format", "{{.Repository}}:{{.Tag}}", check=False)
+            for reference in listed.stdout.split():
+                if reference.startswith(f"{registry.host}/"):
+                    podman("rmi", "--force", reference, check=False)
     return {"result": result, "sha": sha}
 
 
