@@ -13,7 +13,7 @@
 #                       built from source (15-25 min the first time)     (tests/cluster)
 #   --kind              the Go tools the cluster tests need on kind (helm, oauth2-proxy)
 #   --pipeline          act, a registry (distribution), cosign, Renovate with its Node
-#                       (npm), sudo  (tests/pipeline: the workflows run here; 12-15 min cold)
+#                       (npm), sudo  (tests/pipeline: the workflows run here; 13-30 min cold)
 # Go tools are built once per version into ~/.cache/streamlit-platform (shared
 # by every project made from this template) and linked into .tools/bin.
 set -euo pipefail
