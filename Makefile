@@ -24,8 +24,10 @@ PYTEST_ARGS ?=
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
+# .venv may be a link to a virtual environment elsewhere (tests/pipeline links
+# this checkout's into its clones); venv refuses a link, so it gets the target.
 $(VENV)/.app: requirements/app.txt
-	$(PYTHON) -m venv $(VENV)
+	$(PYTHON) -m venv "$$(readlink -f $(VENV))"
 	$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/app.txt
 	touch $@
 
@@ -34,7 +36,7 @@ $(VENV)/.dev: requirements/dev.txt $(VENV)/.app
 	touch $@
 
 $(SCAN_VENV)/.scan: requirements/scan.txt
-	$(PYTHON) -m venv $(SCAN_VENV)
+	$(PYTHON) -m venv "$$(readlink -f $(SCAN_VENV))"
 	$(SCAN_VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes -r requirements/scan.txt
 	touch $@
 
@@ -126,12 +128,16 @@ image: ## build the app image (IMAGE=..., PYTHON_IMAGE=... for another base)
 	  $(if $(PYTHON_IMAGE),--build-arg PYTHON_IMAGE=$(PYTHON_IMAGE)) \
 	  $(BUILD_FLAGS) -t $(IMAGE) -f docker/Dockerfile .
 
+# podman, unlike docker, wants TLS from a registry on loopback too (such as the
+# local cluster's, cluster/README.md): not from 127.0.0.1:PORT or localhost:PORT.
+PUSH_FLAGS := $(if $(and $(filter podman,$(CONTAINER_ENGINE)),$(filter 127.0.0.1:% localhost:%,$(firstword $(subst /, ,$(IMAGE_REPOSITORY))))),--tls-verify=false)
+
 push: ## push IMAGE to its registry (IMAGE_REPOSITORY=ghcr.io/you/app)
 	@case "$(IMAGE_REPOSITORY)" in localhost/*) \
 	  echo "make push: IMAGE_REPOSITORY=$(IMAGE_REPOSITORY) is local; set it to your registry, e.g. ghcr.io/you/app"; exit 2;; esac
 	@case "$(IMAGE_TAG)" in *-dirty) \
 	  echo "make push: uncommitted changes ($(IMAGE_TAG)); commit first so the tag names what is inside"; exit 2;; esac
-	$(CONTAINER_ENGINE) push $(IMAGE)
+	$(CONTAINER_ENGINE) push $(PUSH_FLAGS) $(IMAGE)
 
 # --- Kubernetes: the chart in helm/streamlit-app -------------------------------
 RELEASE ?= streamlit-app

@@ -24,6 +24,8 @@ stop() {
 
 stop forward-http
 stop forward-api
+stop forward-registry
+stop registry
 stop kube-proxy
 stop kubelet
 # Pod containers, before containerd goes: their sandboxes' network namespaces
@@ -69,6 +71,6 @@ for tree in /sys/fs/cgroup/*/kubepods; do
   [ -d "$tree" ] && find "$tree" -depth -type d -exec rmdir {} \; 2>/dev/null
 done
 if [ "${1:-}" = "--wipe" ]; then
-  rm -rf "$run/etcd" "$run/containerd" "$run/kubelet" "$run/cni" "$run/logs"
+  rm -rf "$run/etcd" "$run/containerd" "$run/kubelet" "$run/cni" "$run/logs" "$run/registry"
 fi
 echo "cluster down"

@@ -12,6 +12,13 @@ cd "$(dirname "$0")/.."
 # shellcheck source=cluster/versions.sh
 source cluster/versions.sh
 name=${KIND_CLUSTER:?set KIND_CLUSTER to the kind cluster name}
+# The node runs versions.sh's Kubernetes, as the local cluster does. kind
+# publishes node images for a few patch releases only, each made for one kind
+# release (kind's own default would be another version), so the pinned kind
+# builds the image from that Kubernetes release's binaries (dl.k8s.io) on its
+# own base image: about 2 min.
+node_image="localhost/kind-node:$KUBERNETES_VERSION"
+kind build node-image --type release --image "$node_image" "$KUBERNETES_VERSION"
 config=$(mktemp)
 cat >"$config" <<YAML
 kind: Cluster
@@ -21,7 +28,7 @@ nodes:
     extraPortMappings:
       - {containerPort: $CLUSTER_HTTP_PORT, hostPort: $CLUSTER_HTTP_PORT, listenAddress: 127.0.0.1}
 YAML
-kind create cluster --name "$name" --config "$config" --wait 180s
+kind create cluster --name "$name" --image "$node_image" --config "$config" --wait 180s
 rm -f "$config"
 sed -e "s|localhost/traefik:TRAEFIK_VERSION|docker.io/library/traefik:$TRAEFIK_VERSION|" \
   -e "s|imagePullPolicy: Never|imagePullPolicy: IfNotPresent|" \

@@ -3,8 +3,9 @@
 # containerd + kubelet, kube-proxy, CoreDNS and Traefik, all inside one network
 # namespace whose only way out is a dead-end veth (nothing in it reaches
 # beyond this machine; the host's iptables stay untouched). The host reaches it
-# through two loopback forwarders: the API server on 127.0.0.1:CLUSTER_API_PORT
-# and the ingress on 127.0.0.1:CLUSTER_HTTP_PORT.
+# through loopback forwarders: the API server on 127.0.0.1:CLUSTER_API_PORT,
+# the ingress on 127.0.0.1:CLUSTER_HTTP_PORT and the cluster's registry on
+# 127.0.0.1:CLUSTER_REGISTRY_PORT.
 # About 15 s from built binaries (cluster/build.sh, cluster/images.sh).
 # Needs root: namespaces, mounts, cgroups. Prints the kubeconfig to use.
 set -euo pipefail
@@ -188,6 +189,9 @@ state = "$run/containerd/state"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
     conf_dir = "$run/cni/net.d"
+  # A hosts.toml per registry (step 10: the cluster's own).
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$run/containerd/certs.d"
 TOML
 cat >"$run/cni/net.d/10-bridge.conflist" <<JSON
 {
@@ -285,4 +289,24 @@ wait_for "API on 127.0.0.1:$CLUSTER_API_PORT" 30 \
   "$k8s_bin/kubectl" --kubeconfig "$kubeconfig" get --raw /readyz
 wait_for "ingress on 127.0.0.1:$CLUSTER_HTTP_PORT" 60 \
   curl -sf "http://127.0.0.1:$CLUSTER_HTTP_PORT/ping"
+
+# --- 10. the cluster's registry (distribution: install-test-deps.sh --pipeline) ---
+# Inside the namespace, where containerd pulls from it over plain HTTP, and
+# forwarded to the same address on the host, where `make push` pushes: one
+# image reference on both sides, 127.0.0.1:CLUSTER_REGISTRY_PORT/NAME:TAG.
+registry=127.0.0.1:$CLUSTER_REGISTRY_PORT
+if [ -x .tools/bin/registry ]; then
+  mkdir -p "$run/registry" "$run/containerd/certs.d/$registry"
+  printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' \
+    "$registry" "$registry" >"$run/containerd/certs.d/$registry/hosts.toml"
+  printf 'version: 0.1\nlog: {level: warn}\nhttp: {addr: "%s", secret: %s}\n%s\n' "$registry" \
+    "$CLUSTER_CONTEXT" "storage: {filesystem: {rootdirectory: $run/registry/data}, delete: {enabled: true}}" \
+    >"$run/registry/config.yml"
+  start registry env OTEL_TRACES_EXPORTER=none "$(readlink -f .tools/bin/registry)" serve \
+    "$run/registry/config.yml"
+  forward registry "$CLUSTER_REGISTRY_PORT" "$registry"
+  wait_for "registry on $registry" 30 curl -sf "http://$registry/v2/"
+else
+  step "no registry (scripts/install-test-deps.sh --pipeline builds it): images are loaded"
+fi
 step "cluster up: export KUBECONFIG=$kubeconfig"

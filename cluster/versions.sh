@@ -23,3 +23,7 @@ CLUSTER_API_PORT="${CLUSTER_API_PORT:-16443}"
 CLUSTER_HTTP_PORT="${CLUSTER_HTTP_PORT:-30080}"
 # The kube context name: scripts/deploy.py allows localhost/ images only here.
 CLUSTER_CONTEXT=streamlit-template-local
+# The cluster's own registry (up.sh runs it when scripts/install-test-deps.sh
+# --pipeline built it): `make push` to 127.0.0.1:PORT/..., the node pulls the
+# same reference from there.
+CLUSTER_REGISTRY_PORT="${CLUSTER_REGISTRY_PORT:-15000}"

@@ -13,7 +13,8 @@ helm or kubectl is missing, a values file is missing, the chart does not
 render with them (a secret value missing, a schema error), a secret value
 ends in a newline; then, on the cluster: there is no current kube context,
 the cluster does not answer, the image is a local (localhost/) or -dirty one
-that no real cluster can pull (allowed on the local cluster of cluster/), or
+that no real cluster can pull (allowed on the local cluster of cluster/), an
+image the local cluster has neither on its node nor in its own registry, or
 a key the rendered pods mount is missing from the existing Secret. Which
 secrets the pods mount comes from the chart itself (`helm template` with the
 same values and overrides). Then runs `helm upgrade --install --atomic
@@ -35,11 +36,14 @@ import argparse
 import base64
 import hashlib
 import json
+import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +54,17 @@ CHART = ROOT / "helm/streamlit-app"
 POD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "Pod")
 # The kube context of the local cluster (cluster/versions.sh): the one place
 # where localhost/ images exist, imported into its node.
-LOCAL_CONTEXT = re.search(
-    r"^CLUSTER_CONTEXT=(\S+)$", (ROOT / "cluster/versions.sh").read_text(), re.MULTILINE
+_VERSIONS = (ROOT / "cluster/versions.sh").read_text()
+LOCAL_CONTEXT = re.search(r"^CLUSTER_CONTEXT=(\S+)$", _VERSIONS, re.MULTILINE)[1]
+# The local cluster's registry (cluster/up.sh): the one place its node pulls from.
+LOCAL_REGISTRY_PORT = re.search(
+    r'^CLUSTER_REGISTRY_PORT="\$\{CLUSTER_REGISTRY_PORT:-(\d+)\}"$', _VERSIONS, re.MULTILINE
 )[1]
+MANIFESTS = (
+    "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.docker.distribution.manifest.v2+json"
+)
 
 
 class Refused(Exception):
@@ -159,9 +171,38 @@ def _on_this_machine(context: str) -> bool:
     return context == LOCAL_CONTEXT or context.startswith("kind-")
 
 
+def local_registry() -> str:
+    """host:port of the local cluster's registry, on the host as in the cluster."""
+    return f"127.0.0.1:{os.environ.get('CLUSTER_REGISTRY_PORT') or LOCAL_REGISTRY_PORT}"
+
+
+def _in_registry(image: str) -> bool:
+    """Whether the registry `image` names (host:port/name:tag or @digest) has it."""
+    host, _, name = image.partition("/")
+    name, _, reference = name.rpartition("@") if "@" in name else name.rpartition(":")
+    request = urllib.request.Request(
+        f"http://{host}/v2/{name}/manifests/{reference}",
+        method="HEAD",
+        headers={"Accept": MANIFESTS},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):  # noqa: S310 (http on loopback)
+            return True
+    except urllib.error.HTTPError as error:
+        if error.code == 404:
+            return False
+        raise Refused(f"the local cluster's registry {host} answered {error.code}") from None
+    except OSError as error:
+        raise Refused(
+            f"the local cluster's registry does not answer on {host} ({error}): "
+            "cluster/up.sh starts it once scripts/install-test-deps.sh --pipeline built it"
+        ) from None
+
+
 def _check_images_on_node(kubectl: str, objects: list[dict[str, Any]]) -> None:
-    """The local cluster pulls nothing: every image must already be on its
-    node, or the rollout would wait out its timeout."""
+    """The local cluster pulls only from its own registry: every other image
+    must already be on its node, and a registry image in the registry, or the
+    rollout would wait out its timeout."""
     result = _run([kubectl, "get", "nodes", "--output", "json"])
     nodes = json.loads(result.stdout).get("items", []) if result.returncode == 0 else []
     present = {
@@ -171,10 +212,17 @@ def _check_images_on_node(kubectl: str, objects: list[dict[str, Any]]) -> None:
         for name in image.get("names", [])
     }
     wanted = {c["image"] for spec in _pod_specs(objects) for c in spec["containers"]}
-    if missing := sorted(wanted - present):
+    pulled = {image for image in wanted - present if image.startswith(f"{local_registry()}/")}
+    if missing := sorted(wanted - present - pulled):
         raise Refused(
-            f"{', '.join(missing)} not on the cluster's node (nothing is pulled there): "
-            "make cluster-load IMAGE=<image>"
+            f"{', '.join(missing)} not on the cluster's node (it pulls only from its own "
+            f"registry, {local_registry()}): make cluster-load IMAGE=<image>, or make push "
+            f"IMAGE_REPOSITORY={local_registry()}/<name>"
+        )
+    if absent := sorted(image for image in pulled if not _in_registry(image)):
+        raise Refused(
+            f"{', '.join(absent)} not in the local cluster's registry: make push "
+            f"IMAGE_REPOSITORY={local_registry()}/<name> IMAGE_TAG=<tag> first"
         )
 
 

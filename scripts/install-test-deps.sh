@@ -12,6 +12,8 @@
 #   --cluster           Debian's cluster packages, then Kubernetes, CoreDNS and Traefik
 #                       built from source (15-25 min the first time)     (tests/cluster)
 #   --kind              the Go tools the cluster tests need on kind (helm, oauth2-proxy)
+#   --pipeline          act, a registry (distribution), cosign, Renovate with its Node
+#                       (npm), sudo  (tests/pipeline: the workflows run here; 13-30 min cold)
 # Go tools are built once per version into ~/.cache/streamlit-platform (shared
 # by every project made from this template) and linked into .tools/bin.
 set -euo pipefail
@@ -124,6 +126,60 @@ kind() {
   oauth2_proxy
 }
 
+# --- the pipeline layer (tests/pipeline, docs/pipeline.md): act runs the
+# workflows' jobs on this machine; a registry (distribution) the release and
+# `make push` push to, and the local cluster pulls from; cosign signs what was
+# pushed; Renovate, run for real, lists every pinned dependency. sudo: the
+# workflows' steps call it, as on GitHub's runners. ---
+pipeline() {
+  command -v sudo >/dev/null || apt_install sudo
+  # renovate: datasource=github-releases depName=nektos/act
+  local act_version=v0.2.89
+  go_tool act github.com/nektos/act "$act_version" github.com/nektos/act \
+    "-X main.version=${act_version}"
+  # renovate: datasource=github-releases depName=distribution/distribution
+  local registry_version=v3.1.2
+  go_tool registry github.com/distribution/distribution/v3 "$registry_version" \
+    github.com/distribution/distribution/v3/cmd/registry \
+    "-X github.com/distribution/distribution/v3/version.version=${registry_version}"
+  # renovate: datasource=github-releases depName=sigstore/cosign
+  local cosign_version=v3.1.3
+  go_tool cosign github.com/sigstore/cosign/v3 "$cosign_version" \
+    github.com/sigstore/cosign/v3/cmd/cosign \
+    "-X sigs.k8s.io/release-utils/version.gitVersion=${cosign_version}"
+  renovate_npm
+}
+
+# Renovate and Node 24 (its npm package: Debian's and the runners' Node is 20)
+# from tests/pipeline/renovate/package-lock.json, every package checked against
+# its hash (npm ci), installed once per lock under ~/.cache/streamlit-platform/npm.
+# --ignore-scripts: nothing runs at install time (Renovate's optional re2 stays
+# unbuilt; Renovate says so and uses JavaScript's RegExp).
+renovate_npm() {
+  local lock=tests/pipeline/renovate/package-lock.json hash dir tool
+  hash=$(sha256sum "$lock" | cut -c 1-16)
+  dir="${XDG_CACHE_HOME:-$HOME/.cache}/streamlit-platform/npm/renovate-$hash"
+  if [ ! -f "$dir/.complete" ]; then
+    command -v npm >/dev/null || apt_install npm
+    printf '[npm %s] renovate (lock %s)\n' "$(date +%T)" "$hash"
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    cp "$(dirname "$lock")/package.json" "$lock" "$dir/"
+    (cd "$dir" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    for tool in renovate renovate-config-validator; do
+      # Run on the locked Node, whichever node is first on PATH.
+      cat >"$dir/$tool" <<SH
+#!/bin/sh
+PATH="$dir/node_modules/.bin:\$PATH" exec "$dir/node_modules/.bin/$tool" "\$@"
+SH
+      chmod +x "$dir/$tool"
+    done
+    touch "$dir/.complete"
+  fi
+  mkdir -p .tools/bin
+  for tool in renovate renovate-config-validator; do ln -sfn "$dir/$tool" ".tools/bin/$tool"; done
+}
+
 all() {
   postgres
   containers
@@ -131,13 +187,14 @@ all() {
   lint_tools
   monitoring_tools
   cluster
+  pipeline
 }
 
 if [ "$#" -eq 0 ]; then set -- --all; fi
 for flag in "$@"; do
   case "$flag" in
     --all | --postgres | --edge | --containers | --compose | --lint-tools | --monitoring-tools | \
-      --cluster | --kind)
+      --cluster | --kind | --pipeline)
       name=${flag#--}
       "${name//-/_}"
       ;;
