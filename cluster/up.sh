@@ -290,7 +290,7 @@ wait_for "API on 127.0.0.1:$CLUSTER_API_PORT" 30 \
 wait_for "ingress on 127.0.0.1:$CLUSTER_HTTP_PORT" 60 \
   curl -sf "http://127.0.0.1:$CLUSTER_HTTP_PORT/ping"
 
-# --- 10. the cluster's registry (distribution: install-test-deps.sh --pipeline) ---
+# --- 10. the cluster's registry (distribution, Debian's: install-test-deps.sh --pipeline) ---
 # Inside the namespace, where containerd pulls from it over plain HTTP, and
 # forwarded to the same address on the host, where `make push` pushes: one
 # image reference on both sides, 127.0.0.1:CLUSTER_REGISTRY_PORT/NAME:TAG.

@@ -12,7 +12,7 @@
 #   --cluster           Debian's cluster packages, then Kubernetes, CoreDNS and Traefik
 #                       built from source (15-25 min the first time)     (tests/cluster)
 #   --kind              the Go tools the cluster tests need on kind (helm, oauth2-proxy)
-#   --pipeline          act, a registry (distribution), cosign, Renovate with its Node
+#   --pipeline          act, a registry (Debian's distribution), cosign, Renovate with its Node
 #                       (npm), sudo  (tests/pipeline: the workflows run here; 13-30 min cold)
 # Go tools are built once per version into ~/.cache/streamlit-platform (shared
 # by every project made from this template) and linked into .tools/bin.
@@ -127,21 +127,21 @@ kind() {
 }
 
 # --- the pipeline layer (tests/pipeline, docs/pipeline.md): act runs the
-# workflows' jobs on this machine; a registry (distribution) the release and
+# workflows' jobs on this machine; a registry (distribution 2.8, Debian's: no
+# 3-9 min build; its service never starts here, policy-rc.d or not, since every
+# test runs its own binary with its own config on loopback) the release and
 # `make push` push to, and the local cluster pulls from; cosign signs what was
 # pushed; Renovate, run for real, lists every pinned dependency. sudo: the
 # workflows' steps call it, as on GitHub's runners. ---
 pipeline() {
   command -v sudo >/dev/null || apt_install sudo
+  apt_install docker-registry
+  mkdir -p .tools/bin
+  ln -sfn /usr/bin/docker-registry .tools/bin/registry
   # renovate: datasource=github-releases depName=nektos/act
   local act_version=v0.2.89
   go_tool act github.com/nektos/act "$act_version" github.com/nektos/act \
     "-X main.version=${act_version}"
-  # renovate: datasource=github-releases depName=distribution/distribution
-  local registry_version=v3.1.2
-  go_tool registry github.com/distribution/distribution/v3 "$registry_version" \
-    github.com/distribution/distribution/v3/cmd/registry \
-    "-X github.com/distribution/distribution/v3/version.version=${registry_version}"
   # renovate: datasource=github-releases depName=sigstore/cosign
   local cosign_version=v3.1.3
   go_tool cosign github.com/sigstore/cosign/v3 "$cosign_version" \

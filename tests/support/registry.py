@@ -1,8 +1,8 @@
 """A real OCI registry on loopback, and cosign signatures in it.
 
-The registry is distribution v3 (the reference registry; Docker Hub and GHCR
-speak its API), built by ``scripts/install-test-deps.sh --pipeline`` like the
-other Go tools. What pushes to it: the release workflow under act
+The registry is distribution (the reference registry; Docker Hub and GHCR
+speak its API): Debian's ``docker-registry``, which
+``scripts/install-test-deps.sh --pipeline`` installs and links as .tools/bin/registry. What pushes to it: the release workflow under act
 (tests/pipeline) and ``make push``; what pulls from it: the local cluster's
 containerd (cluster/up.sh runs the cluster's own on a fixed port, inside the
 cluster's network namespace). cosign signs and verifies with a key pair:
@@ -25,7 +25,7 @@ import requests
 
 from tests.support.tools import TOOLS_BIN, free_port, require_tool
 
-HINT = "scripts/install-test-deps.sh --pipeline (builds distribution's registry and cosign)"
+HINT = "scripts/install-test-deps.sh --pipeline (Debian's docker-registry; cosign built with Go)"
 # Every manifest kind podman, buildx and cosign push.
 MANIFESTS = ", ".join(
     [
