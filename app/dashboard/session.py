@@ -18,8 +18,8 @@ On every script run, whatever the pages do, ``run``:
 - reads the signed-in user from the proxy's trusted headers (``user()``) and
   writes the sign-in to the audit trail once per session, without waiting;
 - turns a database that does not answer (``UNAVAILABLE``) into a notice that
-  retries the page every ``APP_UNAVAILABLE_RETRY`` seconds, never Streamlit's
-  error page;
+  retries the page every ``APP_UNAVAILABLE_RETRY`` seconds, and a write it
+  refuses for lack of space into a notice saying so, never Streamlit's error page;
 - adds the platform's status page at ``/{STATUS_PAGE}`` (no menu entry): who is
   signed in, which replica answers, and whether the database and the API do.
   Smoke checks and the platform's tests read it, so they hold for any app.
@@ -44,7 +44,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from app.core import audit as audit_trail
-from app.core.db import UNAVAILABLE, create_engine_for, describe
+from app.core.db import UNAVAILABLE, create_engine_for, describe, out_of_space
 from app.core.settings import ConfigError, get_settings
 from app.dashboard import observability
 from app.ops.stream_client import STATUS_PAGE
@@ -127,6 +127,14 @@ def run(pages: Sequence[st.Page], *, position: str = "sidebar") -> None:
             page.run()
     except UNAVAILABLE as error:
         title = page.title if page else "navigation"
+        if out_of_space(error):  # retrying cannot help: someone must free space
+            log.error("page %s: database out of space: %s", title, describe(error))
+            st.error(
+                "The database refused the write: out of space. Nothing was saved; "
+                "tell the people who run this app.",
+                icon=":material/storage:",
+            )
+            return
         log.warning("page %s: database unavailable: %s", title, describe(error))
         st.warning(
             f"The database is not answering right now. This page tries again every "

@@ -146,3 +146,32 @@ def test_the_audit_backlog_outlasts_an_outage(tmp_path):
     events = wait_until(lambda: audit.recent(engine), "the held event written", timeout=10)
     assert [(e["user"], e["action"]) for e in events] == [("eve@example.com", "sign_in_seen")]
     engine.dispose()
+
+
+def test_a_write_refused_for_lack_of_space_is_named_so(database: str, monkeypatch):
+    """A full disk is not a database that does not answer: the page says the write was
+    refused for lack of space, and does not promise to retry. SQLite refuses the write
+    as it does on a full disk (SQLITE_FULL), its file held at the pages it has."""
+    from app.core import db
+
+    def full(dbapi_connection, record) -> None:
+        original(dbapi_connection, record)
+        cursor = dbapi_connection.cursor()
+        pages = cursor.execute("PRAGMA page_count").fetchone()[0]
+        cursor.execute(f"PRAGMA max_page_count = {pages}")
+        cursor.close()
+
+    original = db._sqlite_pragmas
+    monkeypatch.setattr(db, "_sqlite_pragmas", full)
+    at = run({"email": "ann@example.com"})
+    for _ in range(100):  # notes until the file's last page is full
+        at.text_input[0].input("n" * 400)
+        at.button[0].click().run()
+        if not at.success:
+            break
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "The database refused the write: out of space. Nothing was saved; "
+        "tell the people who run this app."
+    ]
+    assert not at.warning  # not "not answering, retrying"
