@@ -65,6 +65,7 @@ class RunResult:
     widgets: dict[str, Widget]
     texts: list[str]
     exceptions: list[str]
+    received: int = 0  # bytes of the run's messages, as they came over the socket
 
 
 def stream_url(base_url: str) -> str:
@@ -207,9 +208,12 @@ class Session:
         widgets: dict[str, Widget] = {}
         texts: list[str] = []
         exceptions: list[str] = []
+        received = 0
         while True:
+            frame = await self._socket.recv()
+            received += len(frame)
             message = ForwardMsg()
-            message.ParseFromString(await self._socket.recv())
+            message.ParseFromString(frame)
             kind = message.WhichOneof("type")
             if kind == "new_session":
                 new_session = message.new_session
@@ -235,4 +239,5 @@ class Session:
                 self.widgets = widgets
                 if status == "FINISHED_WITH_COMPILE_ERROR":
                     raise StreamlitError("script error", "compile error")
-                return RunResult(status, time.perf_counter() - started, widgets, texts, exceptions)
+                seconds = time.perf_counter() - started
+                return RunResult(status, seconds, widgets, texts, exceptions, received)
