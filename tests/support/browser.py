@@ -55,8 +55,21 @@ def sign_in(page, url: str, email: str) -> None:
     page.fill('input[placeholder="sub"]', email)  # the provider's login form
     page.press('input[placeholder="sub"]', "Enter")
     page.get_by_text(f"user: {email}", exact=True).wait_for(timeout=60_000)
+    close_page_not_found(page)
     issued = page.context.cookies()
     ISSUED_COOKIES.update(c["value"] for c in issued if c["name"] not in NOT_CREDENTIALS)
+
+
+def close_page_not_found(page) -> None:
+    """Close Streamlit's "Page not found" dialog if it shows. Streamlit 1.67 sends it to
+    the first session of a fresh process that opens a page of st.navigation by its
+    link (here /_platform), then runs that very page: the page is right, the dialog
+    is not, and it makes the page inert. Later sessions never see it. It arrives with
+    the run's first messages, so it is there by the time the page shows."""
+    dialog = page.get_by_text("Page not found", exact=True)
+    if dialog.count():
+        page.keyboard.press("Escape")
+        dialog.wait_for(state="hidden", timeout=10_000)
 
 
 def status_lines(page) -> dict[str, str]:
