@@ -126,8 +126,12 @@ container_packages=(podman runc debootstrap catatonit golang-github-containernet
 
 # --- edge layer: tests/e2e ---
 # nginx (Debian 1.22, has auth_request), Chromium (driven by Playwright, never
-# a downloaded browser) and oauth2-proxy.
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nginx chromium >/dev/null
+# a downloaded browser), oauth2-proxy and its session store: Debian's
+# valkey-server where the release has it (trixie), else redis-server
+# (bookworm); one protocol, one configuration (tests/support/edge.py).
+session_store=redis-server
+if apt-cache show valkey-server >/dev/null 2>&1; then session_store=valkey-server; fi
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nginx chromium "$session_store" >/dev/null
 edge_tools
 monitoring_tools
 

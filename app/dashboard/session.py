@@ -9,8 +9,11 @@
 On every script run, whatever the pages do, ``run``:
 
 - stops with one message naming the bad setting when the configuration is wrong;
-- serves nothing more to a tab open longer than ``APP_SESSION_MAX_AGE`` and asks
-  for a reload, which goes through sign-in again (how long an open tab outlives
+- asks oauth2-proxy, at most every ``APP_SESSION_RECHECK_SECONDS``, whether the
+  sign-in the session was opened with still holds, and stops a signed-out or
+  expired one with a request to sign in again (``APP_SESSION_CHECK_URL``); serves
+  nothing more to a tab open longer than ``APP_SESSION_MAX_AGE`` and asks for a
+  reload, which goes through sign-in again (how long an open tab outlives
   sign-out: docs/reliability.md);
 - tags every log line of the run with the request id of the WebSocket upgrade
   that opened the session, logs "session started" once per session, and counts
@@ -32,6 +35,7 @@ pooled engine), ``api_session()`` (kept-alive connections to the API),
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import time
@@ -45,13 +49,14 @@ from sqlalchemy.engine import Engine
 
 from app.core import audit as audit_trail
 from app.core.db import UNAVAILABLE, create_engine_for, describe, out_of_space
-from app.core.settings import ConfigError, get_settings
+from app.core.settings import ConfigError, Settings, get_settings
 from app.dashboard import observability
 from app.ops.stream_client import STATUS_PAGE
 
 log = logging.getLogger("app.dashboard")
 APPLICATION_NAME = "dashboard"
 ANONYMOUS = "anonymous"
+SIGNED_OUT = "You are signed out, or your sign-in has expired: reload the page to sign in again."
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,9 @@ def run(pages: Sequence[st.Page], *, position: str = "sidebar") -> None:
     if time.time() - opened > settings.session_max_age:
         st.warning("This page has been open a long time: reload it to continue.")
         st.stop()
+    if not _still_signed_in(settings):
+        st.warning(SIGNED_OUT, icon=":material/logout:")
+        st.stop()
     status_page = st.Page(
         _status, title="Platform status", url_path=STATUS_PAGE, visibility="hidden"
     )
@@ -142,6 +150,43 @@ def run(pages: Sequence[st.Page], *, position: str = "sidebar") -> None:
             icon=":material/sync_problem:",
         )
         st.fragment(_retry_later, run_every=settings.unavailable_retry)()
+
+
+def _still_signed_in(settings: Settings) -> bool:
+    """Whether oauth2-proxy still accepts the sign-in this session was opened with.
+
+    Asks APP_SESSION_CHECK_URL (its /oauth2/auth) with the cookies of the
+    WebSocket upgrade, at most every APP_SESSION_RECHECK_SECONDS; a 401 or 403
+    (signed out: the session store no longer has it; expired; no longer
+    allowed) is final for the session. No answer is no verdict: the page runs
+    and the next run asks again. Without a check URL, always true.
+    """
+    state = st.session_state
+    if settings.session_check_url is None:
+        return True
+    if state.get("_platform_signed_out"):
+        return False
+    now = time.monotonic()
+    if now - state.get("_platform_checked", -math.inf) < settings.session_recheck_seconds:
+        return True
+    cookie = "; ".join(f"{name}={value}" for name, value in st.context.cookies.items())
+    url = str(settings.session_check_url)
+    try:
+        answer = api_session().get(
+            url, headers={"Cookie": cookie}, timeout=settings.api_timeout, allow_redirects=False
+        )
+    except requests.RequestException as error:
+        log.warning("sign-in check at %s: no answer, the page runs: %s", url, error)
+        return True
+    if answer.status_code in (401, 403):
+        log.info("sign-in check: %s, the session stops", answer.status_code)
+        state._platform_signed_out = True
+        return False
+    if answer.status_code >= 300:
+        log.warning("sign-in check at %s: HTTP %s, the page runs", url, answer.status_code)
+        return True
+    state._platform_checked = now
+    return True
 
 
 def _once_per_session() -> None:

@@ -53,6 +53,8 @@ def test_make_up_brings_every_service_to_healthy(stack: Stack):
         "api": "healthy",
         "dashboard-1": "healthy",
         "dashboard-2": "healthy",
+        "valkey": "healthy",
+        "oauth2-proxy-config": "exited 0",  # wrote oauth2-proxy's config with the store's password
         "oauth2-proxy": "running 0",  # no probe in its image: nginx's check covers it
         "nginx": "healthy",
         "idp": "healthy",

@@ -1,0 +1,112 @@
+"""A hostile signed-in user against the whole edge, on an nginx edge of this module's own.
+
+nginx with our config, the real oauth2-proxy, the test OpenID provider, two
+dashboard replicas and the API (tests/support/edge.py). What the app shows is
+read from the platform's status page, so these hold for any app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from app.ops.stream_client import StreamlitError
+from tests.support.edge import (
+    Edge,
+    cookie_header,
+    nginx_binary,
+    oauth2_proxy_binary,
+    serve_issuer,
+    serve_nginx_edge,
+    sign_in,
+)
+from tests.support.status import Status, status
+
+MINIMAL = "tests/support/apps/minimal.py"  # the platform's own app: any app would do
+
+
+# The dashboards' APP_SESSION_RECHECK_SECONDS here: how long an open tab outlives
+# sign-out, counted to its next run (production: 30 s, app/core/settings.py).
+RECHECK = 5
+
+
+@pytest.fixture(scope="module")
+def edge(sqlite_env: dict, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
+    env = {**sqlite_env, "APP_SESSION_RECHECK_SECONDS": str(RECHECK)}
+    with serve_issuer() as issuer:
+        tmp = tmp_path_factory.mktemp("hostile-edge")
+        with serve_nginx_edge(
+            env, nginx_binary(), oauth2_proxy_binary(), issuer, tmp, script=MINIMAL
+        ) as served:
+            yield served
+
+
+# --- signed out means signed out ----------------------------------------------------
+
+
+def _stream(edge: Edge, headers: dict[str, str]) -> str:
+    try:
+        return "opened" if status(edge.url, headers).database_ok else "opened, page failed"
+    except StreamlitError as error:
+        return error.kind
+
+
+def test_a_cookie_captured_before_sign_out_is_refused_after_it(edge: Edge, reliability: dict):
+    """Sign-out deletes the session from oauth2-proxy's store: a copy of the cookie
+    taken before (a stolen one, another tab's) no longer opens a page, the API or a
+    WebSocket. With the cookie store it worked until cookie_expire (8 h)."""
+    user = sign_in(edge.url, "leaver@example.com")
+    captured = cookie_header(user)
+    before = requests.get(f"{edge.url}/", headers=captured, allow_redirects=False, timeout=10)
+    assert before.status_code == 200
+    out = user.get(f"{edge.url}/oauth2/sign_out", allow_redirects=False, timeout=10)
+    assert out.status_code == 302
+    page = requests.get(f"{edge.url}/", headers=captured, allow_redirects=False, timeout=10)
+    api = requests.get(
+        f"{edge.url}/api/no-such-route", headers=captured, allow_redirects=False, timeout=10
+    )
+    stream = _stream(edge, captured)
+    refused = page.status_code == 302 and api.status_code in (302, 401)
+    reliability["sign-out, then the session cookie captured before it"] = [
+        f"page {page.status_code}, API {api.status_code}, WebSocket {stream}",
+        "refused everywhere: to sign-in (302), the WebSocket upgrade refused",
+        "met" if refused and stream == "upgrade refused" else "MISSED",
+    ]
+    assert page.status_code == 302
+    assert api.status_code in (302, 401)
+    assert stream == "upgrade refused"
+
+
+def test_an_open_tab_stops_within_the_recheck_bound_after_sign_out(edge: Edge, reliability: dict):
+    """A tab open when its user signs out (elsewhere, or the session expires): its next
+    run more than APP_SESSION_RECHECK_SECONDS after its last check asks oauth2-proxy,
+    is refused, and shows the request to sign in again instead of the page."""
+    from app.dashboard.session import SIGNED_OUT
+    from tests.support.status import read_status, status_session
+
+    user = sign_in(edge.url, "tab@example.com")
+
+    async def tab() -> tuple[Status, list[str], float]:
+        async with status_session(edge.url, cookie_header(user)) as session:
+            first = await read_status(session)  # checked now
+            user.get(f"{edge.url}/oauth2/sign_out", allow_redirects=False, timeout=10)
+            signed_out = time.monotonic()
+            await asyncio.sleep(RECHECK)  # whatever else happens, the next run is re-checked
+            later = await session.run()
+            return first, later.texts, time.monotonic() - signed_out
+
+    first, later, after = asyncio.run(tab())
+    stopped = SIGNED_OUT in later and not any(t.startswith("checks: ") for t in later)
+    reliability["sign-out with a tab open"] = [
+        f"the tab's first run {after:.0f} s after sign-out (APP_SESSION_RECHECK_SECONDS="
+        f"{RECHECK}) showed {'the request to sign in again' if stopped else 'the page'}",
+        "the tab stops serving within APP_SESSION_RECHECK_SECONDS (30 s by default) of "
+        "sign-out, counted to its next run",
+        "met" if first.database_ok and stopped else "MISSED",
+    ]
+    assert first.database_ok, first.lines
+    assert stopped, later
