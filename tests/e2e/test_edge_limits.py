@@ -12,6 +12,7 @@ import re
 import select
 import socket
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -191,3 +192,95 @@ def test_slow_clients_are_dropped_within_the_configured_time(
     for kind, (dropped, answer) in outcomes.items():
         bad_input_report.record(kind, EDGE, [_status(answer) if dropped else "still open"])
     assert {kind: dropped for kind, (dropped, _) in outcomes.items()} == dict.fromkeys(SLOW, True)
+
+
+# --- the API's links through nginx, fuzzed, signed in -----------------------------------
+
+FUZZ_REQUESTS = 2_000
+FUZZ_SEED = 23  # the same requests on every run
+# nginx allows one address 20 requests/s, bursts of 200 (nginx.conf): the fuzz
+# spreads over loopback addresses of its own (all of 127.0.0.0/8 is this host),
+# leaving 127.0.0.1's budget to the other tests.
+FUZZ_ADDRESSES = [f"127.0.0.{n}" for n in range(2, 22)]
+# Dot segments only where they stay under /api/ (one that climbs out is a dashboard path).
+PATH_PIECES = [
+    "v1", "forecast", "v1/forecast", "", "/", "//", "/./", "v1/..", "x/%2e%2e", ".", "%2F",
+    "%2f", "%00", "%FF", "%C3%A9", "%", "%zz", ";x", "x" * 300, "\xff", "\xc3\xa9", "\x01",
+    "\x7f", "\x1b[31m", "\xef\xbb\xbf", "~", "@", "*",
+]  # fmt: skip
+QUERY_VALUES = [
+    "6", "2025-01-01", "North", "", "%", "%zz", "%FF", "%00", "\xff", "\xc3\xa9", "\x01", "'",
+    "x" * 4600, "<" * 2000, "%3C" * 900, "1;DROP TABLE orders",
+]  # fmt: skip
+QUERY_NAMES = ["months", "start", "end", "region", "category", "a", "", "%zz", "\xff"]
+
+
+def _fuzzed_request(rng, cookie: str) -> bytes:
+    """One request for a path nginx routes to the API: a raw request line (bytes no
+    browser sends included), sometimes with a pile of headers or one long header."""
+    path = rng.choice(["/api/", "//api/", "/api//", "/x/../api/", "/./api/", "/api/./"])
+    path += "/".join(rng.choice(PATH_PIECES) for _ in range(rng.randint(0, 4)))
+    if rng.random() < 0.7:
+        pairs = (
+            f"{rng.choice(QUERY_NAMES)}={rng.choice(QUERY_VALUES)}"
+            for _ in range(rng.randint(1, 4))
+        )
+        path += "?" + "&".join(pairs)
+    path = path[:7_900]  # under nginx's 8 KB request line: past it, a 414 (tested above)
+    headers = ["Host: 127.0.0.1", f"Cookie: {cookie}", "Connection: close"]
+    if rng.random() < 0.1:
+        headers += [f"X-Many-{i}: {i}" for i in range(rng.choice((101, 500, 2_000)))]
+    if rng.random() < 0.1:
+        name = rng.choice(("X-Long", "X-Forwarded-For", "User-Agent"))
+        headers.append(f"{name}: {'a' * rng.choice((4_000, 8_100))}")
+    method = rng.choice(("GET", "GET", "GET", "HEAD"))
+    lines = [f"{method} {path} HTTP/1.1", *headers]
+    return ("".join(f"{line}\r\n" for line in lines) + "\r\n").encode("latin-1")
+
+
+def _send(address: tuple[str, int], source: str, request: bytes) -> tuple[int, str]:
+    """The status and Content-Type of the answer to one raw request."""
+    with socket.create_connection(address, timeout=30, source_address=(source, 0)) as sock:
+        sock.sendall(request)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head = answer.partition(b"\r\n\r\n")[0]
+    kind = re.search(rb"(?im)^content-type: *([^;\r]+)", head)
+    return int(head.split()[1]), kind[1].decode() if kind else ""
+
+
+def test_fuzzed_api_links_through_nginx_are_json_and_never_a_502(
+    nginx_edge: Edge, bad_input_report: BadInputReport
+):
+    """2,000 requests for /api/ paths through nginx with a session: doubled slashes,
+    dot segments, raw bytes, control characters, long queries, piles of headers.
+    Every answer must be JSON (the API's, or nginx's own refusal), none a 5xx."""
+    import random
+
+    from tests.support.edge import cookie_header, sign_in
+
+    cookie = cookie_header(sign_in(nginx_edge.url, "fuzz@example.com"))["Cookie"]
+    rng = random.Random(FUZZ_SEED)
+    fuzzed = [_fuzzed_request(rng, cookie) for _ in range(FUZZ_REQUESTS)]
+    address = urlsplit(nginx_edge.url)
+    target = (address.hostname, address.port)
+    with ThreadPoolExecutor(len(FUZZ_ADDRESSES)) as pool:
+        answers = list(
+            pool.map(
+                lambda i: _send(target, FUZZ_ADDRESSES[i % len(FUZZ_ADDRESSES)], fuzzed[i]),
+                range(len(fuzzed)),
+            )
+        )
+    codes = [code for code, _ in answers]
+    not_json = Counter((code, kind) for code, kind in answers if kind != "application/json")
+    bad_input_report.record(
+        "fuzz through nginx, signed in: /api/ links (//, dot segments, raw bytes, "
+        "long queries, piles of headers)",
+        EDGE,
+        codes,
+        split=False,
+    )
+    print(f"{len(answers)} answers: {Counter(codes)}; not JSON: {not_json}")
+    assert not not_json, not_json
+    assert not [code for code in codes if code >= 500], Counter(codes)
