@@ -284,3 +284,66 @@ def test_fuzzed_api_links_through_nginx_are_json_and_never_a_502(
     print(f"{len(answers)} answers: {Counter(codes)}; not JSON: {not_json}")
     assert not not_json, not_json
     assert not [code for code in codes if code >= 500], Counter(codes)
+
+
+# --- where sign-in and sign-out send the browser: rd ---------------------------------
+
+HOPS = 10  # redirects a browser follows here before calling it a loop (Chromium: 20)
+RD = {
+    "a path of the app": "/_platform",
+    "//evil.example": "//evil.example",
+    "an absolute URL elsewhere": "https://evil.example/",
+    "percent-encoded //": "%2F%2Fevil.example",
+    "a backslash": "/%5Cevil.example",
+    "a path of 7 KB": "/" + "a" * 7_000,
+}
+
+
+def _follow(
+    session: requests.Session, url: str, allowed: set[str]
+) -> tuple[list[str], requests.Response]:
+    """Follow redirects by hand, at most HOPS: the addresses visited (each must be on
+    `allowed` hosts) and the first answer that is not a redirect."""
+    visited = []
+    for _ in range(HOPS):
+        visited.append(url)
+        assert urlsplit(url).netloc in allowed, f"left for {url[:120]} after {visited[:-1]}"
+        answer = session.get(url, allow_redirects=False, timeout=30)
+        if not answer.is_redirect:
+            return visited, answer
+        url = requests.compat.urljoin(url, answer.headers["Location"])
+    raise AssertionError(f"still redirecting after {HOPS} hops: {[v[:100] for v in visited]}")
+
+
+def _sign_in_form(answer: requests.Response) -> bool:
+    return 'name="sub"' in answer.text
+
+
+@pytest.mark.parametrize("kind", list(RD))
+def test_every_rd_of_sign_in_and_sign_out_ends_at_a_page(
+    edge: Edge, issuer: str, bad_input_report: BadInputReport, kind: str
+):
+    """/oauth2/start?rd=...: to the provider's form, then after signing in once to a
+    page that is no second form; /oauth2/sign_out?rd=... (signed in): to a page. Never
+    a loop (nginx used to send a refused rd back to /oauth2/start or sign_out itself),
+    never off this host and the provider's."""
+    allowed = {urlsplit(edge.url).netloc, urlsplit(issuer).netloc}
+    rd = RD[kind]
+    browser = requests.Session()
+    hops, form = _follow(browser, f"{edge.url}/oauth2/start?rd={rd}", allowed)
+    assert _sign_in_form(form), (form.status_code, form.text[:200])
+    back = browser.post(form.url, data={"sub": "rd@example.com"}, allow_redirects=False, timeout=30)
+    assert back.is_redirect
+    more, landed = _follow(
+        browser, requests.compat.urljoin(form.url, back.headers["Location"]), allowed
+    )
+    assert not _sign_in_form(landed), "signed in, and sent to sign in again"
+    out, signed_out = _follow(browser, f"{edge.url}/oauth2/sign_out?rd={rd}", allowed)
+    bad_input_report.record(
+        f"rd: {kind} ({edge.shape})",
+        f"{edge.shape} edge",
+        [f"start {len(hops) + len(more)} hops to {landed.status_code}",
+         f"sign_out {len(out)} hops to {signed_out.status_code}"],
+    )  # fmt: skip
+    assert landed.status_code < 500
+    assert signed_out.status_code < 500
