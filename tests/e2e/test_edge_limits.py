@@ -93,7 +93,14 @@ REFUSALS = {
     "method other than GET, API": ("POST", API, {}, 405, "method not allowed"),
     "TRACE, API": ("TRACE", API, {}, 405, "method not allowed"),
     "body sent to the API": ("GET", API, {"Content-Length": "5"}, 413, "request body too large"),
-    "body over 50 MB, dashboard": ("PUT", "/", {"Content-Length": str(60 << 20)}, 413, None),
+    "body over 50 MB, upload": (
+        "PUT",
+        "/_stcore/upload_file/s/f",
+        {"Content-Length": str(60 << 20)},
+        413,
+        None,
+    ),
+    "body sent to a dashboard page": ("POST", "/", {"Content-Length": "5"}, 405, None),
     "TRACE, dashboard": ("TRACE", "/", {}, 405, None),
 }
 
@@ -192,6 +199,85 @@ def test_slow_clients_are_dropped_within_the_configured_time(
     for kind, (dropped, answer) in outcomes.items():
         bad_input_report.record(kind, EDGE, [_status(answer) if dropped else "still open"])
     assert {kind: dropped for kind, (dropped, _) in outcomes.items()} == dict.fromkeys(SLOW, True)
+
+
+# --- bodies in flight: per address and in total -------------------------------------
+
+UPLOADS_PER_ADDRESS, UPLOADS_IN_ALL = 8, 64  # nginx.conf, location /_stcore/upload_file/
+
+
+def _upload_started(address: tuple[str, int], source: str, cookie: str, n: int) -> socket.socket:
+    """A signed-in upload whose 100 KB body has sent one byte: held open by nginx."""
+    sock = socket.create_connection(address, timeout=30, source_address=(source, 0))
+    sock.sendall(
+        f"PUT /_stcore/upload_file/s/f{n} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\n"
+        "Content-Length: 100000\r\n\r\na".encode()
+    )
+    return sock
+
+
+def _answered(sock: socket.socket, seconds: float) -> int | None:
+    """The status the server sent on `sock` within `seconds`, or None (still open)."""
+    if not select.select([sock], [], [], seconds)[0]:
+        return None
+    head = sock.recv(65536)
+    return int(head.split()[1]) if head.startswith(b"HTTP/") else None
+
+
+def test_bodies_in_flight_are_bounded_per_address_and_in_all(
+    nginx_edge: Edge, bad_input_report: BadInputReport
+):
+    """Uploads (the one path that takes a body) trickled by signed-in clients: one
+    address holds at most 8, everyone together 64; the next is refused at once (429)
+    while those stay held. Each would otherwise stay open as long as a byte comes
+    every 10 s (client_body_timeout)."""
+    from tests.support.edge import cookie_header, sign_in
+
+    cookie = cookie_header(sign_in(nginx_edge.url, "uploads@example.com"))["Cookie"]
+    address = urlsplit(nginx_edge.url)
+    target = (address.hostname, address.port)
+    sources = [f"127.0.0.{n}" for n in range(30, 30 + UPLOADS_IN_ALL // UPLOADS_PER_ADDRESS)]
+    held: list[socket.socket] = []
+    try:
+        for source in sources:
+            held += [_upload_started(target, source, cookie, n) for n in range(UPLOADS_PER_ADDRESS)]
+        time.sleep(1)  # nginx has read every one's headers
+        still_open = sum(_answered(sock, 0) is None for sock in held)
+        one_more_here = _upload_started(target, sources[0], cookie, 99)
+        one_more_elsewhere = _upload_started(target, "127.0.0.99", cookie, 99)
+        per_address, in_all = _answered(one_more_here, 10), _answered(one_more_elsewhere, 10)
+        for sock in (one_more_here, one_more_elsewhere):
+            sock.close()
+    finally:
+        for sock in held:
+            sock.close()
+    bad_input_report.record(
+        f"uploads held open, one address: the {UPLOADS_PER_ADDRESS + 1}th", EDGE, [per_address]
+    )
+    bad_input_report.record(f"uploads held open by all: the {UPLOADS_IN_ALL + 1}th", EDGE, [in_all])
+    assert still_open == UPLOADS_IN_ALL
+    assert per_address == 429
+    assert in_all == 429
+
+
+def test_a_signed_in_upload_that_stalls_is_dropped_at_the_body_timeout(
+    nginx_edge: Edge, bad_input_report: BadInputReport
+):
+    from tests.support.edge import cookie_header, sign_in
+
+    cookie = cookie_header(sign_in(nginx_edge.url, "stall@example.com"))["Cookie"]
+    address = urlsplit(nginx_edge.url)
+    limit = _configured("client_body_timeout")
+    sock = _upload_started((address.hostname, address.port), "127.0.0.98", cookie, 1)
+    started = time.monotonic()
+    try:
+        answer = _answered(sock, limit + SLACK)
+        closed = answer is not None or sock.recv(1) == b""
+    finally:
+        sock.close()
+    took = time.monotonic() - started
+    bad_input_report.record("upload body stalled, signed in", EDGE, [answer or "closed"])
+    assert closed, f"still open after {took:.0f} s"
 
 
 # --- the API's links through nginx, fuzzed, signed in -----------------------------------
