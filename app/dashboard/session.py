@@ -22,7 +22,9 @@ On every script run, whatever the pages do, ``run``:
   writes the sign-in to the audit trail once per session, without waiting;
 - turns a database that does not answer (``UNAVAILABLE``) into a notice that
   retries the page every ``APP_UNAVAILABLE_RETRY`` seconds, and a write it
-  refuses for lack of space into a notice saying so, never Streamlit's error page;
+  refuses for lack of space into a notice saying so, and any other error of a page
+  (a bug, or widget values no browser sends) into a logged notice that resets the
+  page's state, never Streamlit's error page;
 - adds the platform's status page at ``/{STATUS_PAGE}`` (no menu entry): who is
   signed in, which replica answers, and whether the database and the API do.
   Smoke checks and the platform's tests read it, so they hold for any app.
@@ -57,6 +59,7 @@ log = logging.getLogger("app.dashboard")
 APPLICATION_NAME = "dashboard"
 ANONYMOUS = "anonymous"
 SIGNED_OUT = "You are signed out, or your sign-in has expired: reload the page to sign in again."
+PAGE_FAILED = "This page failed and has been reset; the error is logged. Try again."
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,14 @@ def run(pages: Sequence[st.Page], *, position: str = "sidebar") -> None:
             icon=":material/sync_problem:",
         )
         st.fragment(_retry_later, run_every=settings.unavailable_retry)()
+    except Exception:
+        # A bug, or a value of the wrong type sent for a widget over the WebSocket
+        # (no browser does): the trace goes to the log. The page's own state goes
+        # too, so a bad value kept under a widget's key cannot fail every run after.
+        log.exception("page %s failed; its state is reset", page.title if page else "navigation")
+        for key in [k for k in st.session_state if not str(k).startswith("_platform")]:
+            del st.session_state[key]
+        st.error(PAGE_FAILED, icon=":material/error:")
 
 
 def _still_signed_in(settings: Settings) -> bool:
