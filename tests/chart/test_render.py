@@ -85,7 +85,7 @@ def test_service_pins_clients_by_default(render):
 
 
 def test_nginx_ingress_sets_cookie_affinity_and_websocket_timeouts(render):
-    ingress = named(render("production"), "Ingress", "")
+    ingress = named(render("production"), "Ingress", "-streamlit-app")
     annotations = ingress["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/affinity"] == "cookie"
     assert annotations["nginx.ingress.kubernetes.io/affinity-mode"] == "persistent"
@@ -99,10 +99,68 @@ def test_nginx_ingress_sets_cookie_affinity_and_websocket_timeouts(render):
     assert backend["name"].endswith("-dashboard")
 
 
+def test_nginx_ingress_never_takes_a_pod_out_for_an_answer_and_bounds_uploads(render):
+    """As our nginx: the next pod on a connection error or timeout only, once; per
+    address 500 connections and 20 requests/s (bursts of 200); uploads, the one
+    path that takes a body, in an Ingress of their own bounded to 8 at once."""
+    objects = render("production")
+    site, uploads = (
+        named(objects, "Ingress", "-streamlit-app"),
+        named(objects, "Ingress", "-uploads"),
+    )
+    nginx = (ROOT / "nginx/nginx.conf").read_text()
+    for ingress in (site, uploads):
+        annotations = ingress["metadata"]["annotations"]
+        assert annotations["nginx.ingress.kubernetes.io/proxy-next-upstream"] == "error timeout"
+        assert annotations["nginx.ingress.kubernetes.io/proxy-next-upstream-tries"] == "2"
+        assert annotations["nginx.ingress.kubernetes.io/limit-rps"] == "20"
+        assert annotations["nginx.ingress.kubernetes.io/affinity"] == "cookie"
+    assert "limit_req zone=per_client burst=200 nodelay;" in nginx  # 20 x 10
+    limit = "nginx.ingress.kubernetes.io/limit-connections"
+    assert site["metadata"]["annotations"][limit] == "500"
+    assert uploads["metadata"]["annotations"][limit] == "8"
+    assert "limit_conn uploads_per_client 8;" in nginx
+    (path,) = uploads["spec"]["rules"][0]["http"]["paths"]
+    assert (path["path"], path["pathType"]) == ("/_stcore/upload_file/", "Prefix")
+
+
+def _edge_headers() -> dict[str, str]:
+    """The security headers nginx sends, from its snippet."""
+    text = (ROOT / "nginx/snippets/security-headers.conf").read_text()
+    return dict(re.findall(r'^add_header (\S+) "([^"]*)" always;', text, re.M))
+
+
+def test_the_ingresses_send_the_edges_own_security_headers_when_asked(render):
+    headers = _edge_headers()
+    assert "Content-Security-Policy" in headers
+    on = {"ingress": {"securityHeaders": True}}
+    snippet = named(render("production", on), "Ingress", "-streamlit-app")["metadata"][
+        "annotations"]["nginx.ingress.kubernetes.io/configuration-snippet"]  # fmt: skip
+    for name, value in headers.items():
+        assert f'more_set_headers "{name}: {value}";' in snippet, name
+    assert "proxy_cookie_flags _streamlit_xsrf secure;" in snippet
+    objects = render("traefik", on)
+    middleware = named(objects, "Middleware", "-headers")["spec"]["headers"]
+    assert middleware["contentSecurityPolicy"] == headers["Content-Security-Policy"]
+    assert middleware["permissionsPolicy"] == headers["Permissions-Policy"]
+    assert middleware["customResponseHeaders"] == {
+        "Cross-Origin-Opener-Policy": headers["Cross-Origin-Opener-Policy"]
+    }
+    assert middleware["stsSeconds"] == 63072000
+    router = named(objects, "Ingress", "")["metadata"]["annotations"]
+    assert router["traefik.ingress.kubernetes.io/router.middlewares"] == (
+        "apps-demo-streamlit-app-headers@kubernetescrd"
+    )
+    # Off by default: a snippet needs the controller's consent, a Middleware its CRDs.
+    assert "nginx.ingress.kubernetes.io/configuration-snippet" not in named(
+        render("production"), "Ingress", "-streamlit-app")["metadata"]["annotations"]  # fmt: skip
+    assert not by_kind(render("traefik"), "Middleware")
+
+
 def test_upload_limit_at_the_edge_matches_streamlit(render):
     objects = render("production")
     config = tomllib.loads(named(objects, "ConfigMap", "-config")["data"]["config.toml"])
-    annotations = named(objects, "Ingress", "")["metadata"]["annotations"]
+    annotations = named(objects, "Ingress", "-uploads")["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == (
         f"{config['server']['maxUploadSize']}m"
     )
