@@ -63,9 +63,10 @@ def sign_in(page, url: str, email: str) -> None:
 def close_page_not_found(page) -> None:
     """Close Streamlit's "Page not found" dialog if it shows. Streamlit 1.67 sends it to
     the first session of a fresh process that opens a page of st.navigation by its
-    link (here /_platform), then runs that very page: the page is right, the dialog
-    is not, and it makes the page inert. Later sessions never see it. It arrives with
-    the run's first messages, so it is there by the time the page shows."""
+    link (here /_platform; a tab whose replica stopped reconnects to another as a
+    new session), then runs that very page: the page is right, the dialog is not,
+    and it makes the page inert. Later sessions never see it. It arrives with the
+    run's first messages, so it is there by the time the page shows."""
     dialog = page.get_by_text("Page not found", exact=True)
     if dialog.count():
         page.keyboard.press("Escape")
@@ -83,6 +84,7 @@ def check_again(page) -> dict[str, str]:
     makes) and return its lines once the run counted itself."""
     from playwright.sync_api import expect
 
+    close_page_not_found(page)  # a session opened anew, on a fresh replica, may show it
     before = int(status_lines(page)["checks"])
     page.get_by_role("button", name="Check again").click()
     expect(page.get_by_text(f"checks: {before + 1}", exact=True)).to_be_visible(timeout=60_000)
