@@ -142,7 +142,7 @@ def _csp(response: requests.Response) -> dict[str, list[str]]:
     return {d.split()[0]: d.split()[1:] for d in policy.split(";") if d.strip()}
 
 
-def test_every_answer_carries_the_security_headers(nginx_edge: Edge):
+def test_every_answer_carries_the_security_headers(nginx_edge: Edge, bad_input_report):
     """The page, the API's JSON, nginx's own JSON refusal and the sign-in redirect: a
     Content-Security-Policy under which no inline script but Streamlit's own runs,
     Permissions-Policy, COOP; API JSON is never cached; no HSTS over plain HTTP."""
@@ -165,6 +165,11 @@ def test_every_answer_carries_the_security_headers(nginx_edge: Edge):
     for what in ("API", "refusal"):
         assert answers[what].headers["Content-Type"] == "application/json", what
         assert answers[what].headers["Cache-Control"] == "no-store", what
+    bad_input_report.record(
+        "security headers: a page, API JSON, a JSON refusal, the sign-in redirect",
+        "nginx edge",
+        ["CSP, Permissions-Policy, COOP on all; no-store on JSON; no HSTS over HTTP"],
+    )
 
 
 def test_the_csp_lets_streamlits_own_inline_script_run_by_its_hash():
@@ -185,7 +190,7 @@ def test_the_csp_lets_streamlits_own_inline_script_run_by_its_hash():
 
 
 def test_over_tls_nginx_sends_hsts_and_marks_every_cookie_secure(
-    nginx_bin: str, nginx_edge: Edge, tmp_path
+    nginx_bin: str, nginx_edge: Edge, tmp_path, bad_input_report
 ):
     """The same config with a TLS listener added (as a TLS server block would have):
     HSTS on its answers, and the replica's "route" and Streamlit's XSRF cookie Secure.
@@ -229,6 +234,11 @@ def test_over_tls_nginx_sends_hsts_and_marks_every_cookie_secure(
     assert {c.split("=")[0] for c in tls_cookies} == {"route", "_streamlit_xsrf"}, tls_cookies
     assert all("; Secure" in c for c in tls_cookies), tls_cookies
     assert not any("Secure" in c for c in http_cookies), http_cookies
+    bad_input_report.record(
+        "HSTS and Secure cookies, nginx terminating TLS",
+        "nginx edge (a TLS listener added)",
+        ["HSTS and Secure route, _streamlit_xsrf over TLS; neither over HTTP"],
+    )
 
 
 def test_one_browser_stays_on_one_replica_and_fails_over(nginx_edge: Edge):

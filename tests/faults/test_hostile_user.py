@@ -29,6 +29,7 @@ from tests.support.edge import (
     serve_nginx_edge,
     sign_in,
 )
+from tests.support.reliability import count, seconds
 from tests.support.status import Status, status
 
 # Streamlit answers a path ending in "/" with a redirect whose Location repeats
@@ -106,7 +107,8 @@ def test_one_user_cannot_take_the_replicas_out_for_others(edge: Edge, reliabilit
         n for kind, n in sockets.items() if kind != "ok"
     )
     reliability["one signed-in user: answers with 4.6 KB headers from both replicas"] = [
-        f"{sent + 1} requests answered {dict(answers)}; then another user's 10 page loads "
+        f"until both replicas had answered one: {count(sent)} requests, answered "
+        f"{'/'.join(map(str, sorted(answers)))}; then another user's 10 page loads "
         f"{dict(pages)}, 4 WebSocket sessions {dict(sockets)}",
         "0 errors for other users; no replica taken out",
         "met" if errors == 0 and 502 not in answers else "MISSED",
@@ -173,7 +175,7 @@ def test_an_open_tab_stops_within_the_recheck_bound_after_sign_out(edge: Edge, r
     first, later, after = asyncio.run(tab())
     stopped = SIGNED_OUT in later and not any(t.startswith("checks: ") for t in later)
     reliability["sign-out with a tab open"] = [
-        f"the tab's first run {after:.0f} s after sign-out (APP_SESSION_RECHECK_SECONDS="
+        f"the tab's first run {seconds(after)} after sign-out (APP_SESSION_RECHECK_SECONDS="
         f"{RECHECK}) showed {'the request to sign in again' if stopped else 'the page'}",
         "the tab stops serving within APP_SESSION_RECHECK_SECONDS (30 s by default) of "
         "sign-out, counted to its next run",

@@ -109,7 +109,7 @@ class BadInputReport:
     SECTION = "bad-input"
     HEADER = ("class", "sent to", "requests", "status codes seen")
     INTRO = (
-        "Written by the bad-input suite (`tests/integration/test_bad_input.py`, "
+        "Written by the bad-input suite (`tests/reference/test_bad_input.py`, "
         "`tests/e2e/test_edge_limits.py`) from its last run; do not edit by hand."
     )
 
