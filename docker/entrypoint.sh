@@ -10,6 +10,7 @@
 #   migrate                           python -m app.core migrate; with DEMO_DATA=true, seed
 #                                     (the reference app's demo orders: compose's .env, `make run`)
 #   seed|rollup|downgrade|check-config|connections|pgbouncer-config   python -m app.core ...
+#   oauth2-proxy-config FILE          oauth2-proxy's config with its Redis password, at FILE
 #   anything else                     run as given (e.g. bash for a look inside)
 set -euo pipefail
 
@@ -40,6 +41,24 @@ case "$command" in
     ;;
   seed | rollup | downgrade | check-config | connections | pgbouncer-config)
     exec python3 -m app.core "$command" "$@"
+    ;;
+  oauth2-proxy-config)
+    # oauth2-proxy (v7.15.6) takes the Redis password of its session store from
+    # its config file, a flag or the environment only, never from a file of its
+    # own: write its config ($OAUTH2_PROXY_CONFIG) with the password from the
+    # secret file $OAUTH2_PROXY_REDIS_PASSWORD_FILE added, readable by the group
+    # only (compose's one-shot service, the chart's init container).
+    out="${1:?usage: oauth2-proxy-config FILE}"
+    password="$(cat "${OAUTH2_PROXY_REDIS_PASSWORD_FILE:?}")"
+    case "$password" in
+      "" | *[!A-Za-z0-9._~+/=-]*)
+        echo "oauth2-proxy-config: the Redis password must be letters, digits and ._~+/=- only" >&2
+        exit 2
+        ;;
+    esac
+    umask 027
+    { cat "${OAUTH2_PROXY_CONFIG:?}"; printf '\nredis_password = "%s"\n' "$password"; } >"$out.new"
+    mv "$out.new" "$out"
     ;;
   *)
     exec "$command" "$@"

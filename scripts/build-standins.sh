@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build local stand-ins for the public images docker/compose.yaml runs, for
 # machines that cannot pull from a registry (CI here), with podman:
-#   postgres, nginx    docker/standins/<name>/ on the local Debian base
+#   postgres, nginx, valkey    docker/standins/<name>/ on the local Debian base
 #                      (scripts/build-base-image.sh), the app image's base too
 #   oauth2-proxy       the pinned binary scripts/install-test-deps.sh --compose builds,
 #                      alone in a scratch image (cluster/images.sh --scratch)
@@ -14,7 +14,7 @@ base="${BASE_IMAGE:-localhost/python-base:trixie}"
 tools_bin=.tools/bin
 
 podman image exists "$base" || scripts/build-base-image.sh "$base" >&2
-for name in postgres nginx; do
+for name in postgres nginx valkey; do
   # apt fetches over plain HTTP with signed indexes: host network, no CA mount
   # (a read-only /etc/ssl/certs breaks the ssl-cert package's set-up).
   podman build --quiet --network host --build-arg "BASE_IMAGE=$base" \
@@ -29,4 +29,5 @@ cat <<ENV
 POSTGRES_IMAGE=localhost/streamlit-template-postgres:standin
 NGINX_IMAGE=localhost/streamlit-template-nginx:standin
 OAUTH2_PROXY_IMAGE=localhost/streamlit-template-oauth2-proxy:standin
+VALKEY_IMAGE=localhost/streamlit-template-valkey:standin
 ENV

@@ -4,7 +4,7 @@
 # Idempotent; needs root (or sudo) for apt-get. CI (.ci/run) runs it with no
 # flag: everything. On a laptop pick the layers you run:
 #   --postgres          PostgreSQL and PgBouncer      (tests/integration, tests/faults)
-#   --edge              nginx, Chromium, oauth2-proxy (tests/e2e, tests/faults)
+#   --edge              nginx, Chromium, oauth2-proxy, Valkey/Redis (tests/e2e, tests/faults)
 #   --containers        podman, runc, a local base    (tests/container, tests/chart kube play)
 #   --compose           --containers + oauth2-proxy   (tests/compose, make up, make standins)
 #   --lint-tools        actionlint and helm           (make lint, tests/deploy, tests/workflows)
@@ -79,9 +79,13 @@ monitoring_tools() {
 postgres() { apt_install postgresql pgbouncer; }
 
 # --- the edge (tests/e2e): nginx (Debian 1.22, has auth_request), Chromium
-# (driven by Playwright, never a downloaded browser) and oauth2-proxy ---
+# (driven by Playwright, never a downloaded browser), oauth2-proxy and its
+# session store: Debian's valkey-server where the release has it (trixie), else
+# redis-server (bookworm); one protocol, one configuration (tests/support/edge.py) ---
 edge() {
-  apt_install nginx chromium
+  local session_store=redis-server
+  if apt-cache show valkey-server >/dev/null 2>&1; then session_store=valkey-server; fi
+  apt_install nginx chromium "$session_store"
   oauth2_proxy
 }
 

@@ -27,7 +27,9 @@ write_once STREAMLIT_SERVER_COOKIE_SECRET "$(random 32)"
 write_once OAUTH2_PROXY_COOKIE_SECRET "$(random 24)"   # 24 bytes -> 32 characters, as oauth2-proxy wants
 # Any value works with the dev provider; replace it with your provider's secret.
 write_once OAUTH2_PROXY_CLIENT_SECRET "$(random 24)"
+# oauth2-proxy's session store (valkey): URL-safe characters, as its config quotes it.
+write_once OAUTH2_PROXY_REDIS_PASSWORD "$(random 24)"
 # Compose bind-mounts these files as they are, and the containers' own users
-# (uid 10001, postgres, nginx) must read them: keep the checkout itself private.
+# (uid 10001, postgres, nginx, valkey's 65532) must read them: keep the checkout itself private.
 chmod 0644 "$dir"/*
 chmod 0755 "$dir"

@@ -36,6 +36,12 @@ keepalive = 5
 # The longest request line gunicorn reads (its maximum; default 4094): nginx passes
 # lines up to its large_client_header_buffers (8 KB) and answers a longer one 414.
 limit_request_line = 8190
+# And every header nginx passes on: gunicorn answers more than 100 headers, or one
+# longer than 8190 bytes, with an HTML 431. nginx accepts up to 32 KB of headers
+# (4 buffers of 8 KB: at most about 6,500 lines) and one line of 8 KB, to which
+# it may append (X-Forwarded-For): room for both.
+limit_request_fields = 8000
+limit_request_field_size = 16384
 preload_app = False
 # Worker heartbeat files on tmpfs: a read-only root and slow disks cannot stall them.
 worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (

@@ -6,8 +6,10 @@ The platform gives every route (the app's own come from app/api/routes.py):
   the schema this code needs), both public at the edge;
 - JSON answers only, errors included: 400 names the bad parameter
   (app/api/params.py), 503 says the database is unavailable, anything
-  unexpected is a 500 without a trace; no answer carries internals (addresses,
-  driver messages): those are logged;
+  unexpected is a 500 without a trace, a path with "//" is a 404 like any
+  unknown path (never Werkzeug's HTML redirect, which repeats the link); no
+  answer carries internals (addresses, driver messages): those are logged;
+- ``Cache-Control: no-store`` on every answer: they are per user and of the moment;
 - request metrics and ``/metrics``, request ids in the logs (app/api/metrics.py).
 """
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
@@ -35,14 +37,22 @@ def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or get_settings()
     engine = create_engine_for(settings, APPLICATION_NAME)
     app = Flask(__name__)
+    # Before any route is added: each rule takes the map's setting as it is bound.
+    app.url_map.merge_slashes = False
     app.json.sort_keys = False
     # Every route is GET (and HEAD); OPTIONS too is a 405 in JSON, not Flask's empty 200.
     app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
     metrics.instrument(app)
+    app.after_request(_no_store)
     _add_health_routes(app, engine, settings)
     _add_json_errors(app, engine)
     routes.register(app, engine, settings)
     return app
+
+
+def _no_store(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _add_health_routes(app: Flask, engine: Engine, settings: Settings) -> None:

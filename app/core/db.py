@@ -36,6 +36,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 
 import psycopg2
+import psycopg2.errorcodes
 import psycopg2.extensions
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -51,8 +52,12 @@ from app.core.settings import Settings
 CANCEL_GRACE = 1.0
 # What a database that is stopped, frozen or out of connections raises: the
 # dashboard says "unavailable, retrying" for these (app/dashboard/session.py),
-# and for nothing else.
+# and for nothing else. One of them is told apart (``out_of_space``): a server
+# that answers but refuses a write for lack of disk space.
 UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
+# What a user is told, by `problem`.
+NOT_ANSWERING = "the database is not answering"
+OUT_OF_SPACE = "the database refused the write: out of space"
 
 
 class Base(DeclarativeBase):
@@ -116,6 +121,22 @@ def describe(error: Exception) -> str:
     """A database error for a log line: the driver's own message on one line,
     without SQLAlchemy's SQL and help link (it may name the server: logs only)."""
     return " ".join(str(getattr(error, "orig", None) or error).split())
+
+
+def out_of_space(error: BaseException) -> bool:
+    """Whether the database refused a write for lack of space: PostgreSQL's
+    SQLSTATE 53100 (disk_full), SQLite's SQLITE_FULL. Both arrive as an
+    OperationalError, like a server that does not answer, but send an operator
+    to the disk, not to the server."""
+    orig = getattr(error, "orig", None) or error
+    if isinstance(orig, psycopg2.Error):
+        return orig.pgcode == psycopg2.errorcodes.DISK_FULL
+    return getattr(orig, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+
+
+def problem(error: BaseException) -> str:
+    """What an ``UNAVAILABLE`` error means, for a user: ``OUT_OF_SPACE`` or ``NOT_ANSWERING``."""
+    return OUT_OF_SPACE if out_of_space(error) else NOT_ANSWERING
 
 
 def create_engine_for(settings: Settings, application_name: str) -> Engine:

@@ -6,6 +6,7 @@ Reads return plain data (dataclasses, lists of dicts) so callers can cache them.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from dataclasses import asdict, dataclass, field
 
 import sqlalchemy as sa
@@ -57,6 +58,32 @@ class ViewExistsError(ValueError):
     """A saved view with that name exists already."""
 
 
+class ViewNameError(ValueError):
+    """A name no view may have; the message says why, fit for the user."""
+
+
+VIEW_NAME_CHARS = 80  # SavedView.name's column
+# Characters that change the order text is read in rather than what it says:
+# bidi marks, embeddings, overrides and isolates. A name is shown to every user.
+TEXT_DIRECTION = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def check_view_name(name: str) -> str:
+    """`name` without surrounding spaces, or ViewNameError: empty, too long, or holding
+    a control character (C0, DEL, C1: PostgreSQL refuses NUL outright), a line or
+    paragraph separator, or a text-direction character."""
+    name = name.strip()
+    if not name:
+        raise ViewNameError("give the view a name")
+    if len(name) > VIEW_NAME_CHARS:
+        raise ViewNameError(f"a view name has at most {VIEW_NAME_CHARS} characters")
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") or c in TEXT_DIRECTION for c in name):
+        raise ViewNameError("a view name cannot hold control or text-direction characters")
+    return name
+
+
 def refresh_daily_sales(conn: sa.Connection) -> None:
     """Rebuild the daily_sales rollup from the orders, in the caller's transaction.
 
@@ -100,8 +127,10 @@ def daily_sales(engine: Engine) -> DailySalesRows:
 def save_view(engine: Engine, name: str, owner: str, filters: Filters) -> None:
     """Store a named view and its audit event in one transaction: both or neither.
 
-    Raises ViewExistsError if the name is taken.
+    Raises ViewNameError for a name no view may have (``check_view_name``),
+    ViewExistsError if the name is taken.
     """
+    name = check_view_name(name)
     now = dt.datetime.now(dt.UTC)
     try:
         with engine.begin() as conn:
@@ -115,8 +144,15 @@ def save_view(engine: Engine, name: str, owner: str, filters: Filters) -> None:
         raise ViewExistsError(f"a view named {name!r} exists already") from None
 
 
-def list_views(engine: Engine) -> list[dict]:
+def list_views(engine: Engine, limit: int, offset: int = 0) -> list[dict]:
+    """The newest views, `limit` of them after skipping `offset`: one page, never all."""
     query = sa.select(SavedView.name, SavedView.owner, SavedView.filters, SavedView.created_at)
+    query = query.order_by(SavedView.created_at.desc(), SavedView.id.desc())
     with engine.connect() as conn:
-        rows = conn.execute(query.order_by(SavedView.created_at.desc())).mappings().all()
+        rows = conn.execute(query.limit(limit).offset(offset)).mappings().all()
     return [dict(row) for row in rows]
+
+
+def count_views(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(SavedView)).scalar_one()

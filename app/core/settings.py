@@ -117,8 +117,22 @@ class Settings(BaseModel):
         description=(
             "Seconds a dashboard session (one open tab's WebSocket) serves the page after"
             " it opened; then the page asks for a reload, which signs in again if the"
-            " session cookie is gone: how long an open tab outlives sign-out."
+            " session cookie is gone. Without APP_SESSION_CHECK_URL, how long an open tab"
+            " outlives sign-out."
         ),
+    )
+    session_check_url: AnyHttpUrl | None = Field(
+        None,
+        description="oauth2-proxy's /oauth2/auth as the dashboard reaches it (compose:"
+        " http://oauth2-proxy:4180/oauth2/auth; the chart's sidecar: http://127.0.0.1:4180/"
+        "oauth2/auth). Set: a run asks it, at most every APP_SESSION_RECHECK_SECONDS, whether"
+        " the session's sign-in still holds, and a refused one stops the page with a request"
+        " to sign in again. Unset (`make run`, no sign-in): no check.",
+    )
+    session_recheck_seconds: Annotated[int, Field(ge=0)] = Field(
+        30,
+        description="Seconds between two checks of a session's sign-in (APP_SESSION_CHECK_URL):"
+        " how long an open tab outlives sign-out or expiry, counted to its next run. 0: every run.",
     )
     cache_ttl: PositiveInt = Field(
         300,

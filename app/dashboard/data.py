@@ -66,11 +66,21 @@ def top_products(filters: Filters) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["product", "category", "units", "revenue"])
 
 
+# Saved views are shown a page at a time: one page view costs the same with
+# ten views or a hundred thousand.
+VIEWS_PER_PAGE = 50
+
+
 @cached
-def saved_views() -> pd.DataFrame:
-    return pd.DataFrame(
-        queries.list_views(session.engine()), columns=["name", "owner", "filters", "created_at"]
-    )
+def saved_views(page: int = 1) -> pd.DataFrame:
+    """Page `page` (from 1) of the saved views, newest first."""
+    views = queries.list_views(session.engine(), VIEWS_PER_PAGE, (page - 1) * VIEWS_PER_PAGE)
+    return pd.DataFrame(views, columns=["name", "owner", "filters", "created_at"])
+
+
+@cached
+def saved_view_count() -> int:
+    return queries.count_views(session.engine())
 
 
 @cached
@@ -121,9 +131,11 @@ def forecast(filters: Filters, months: int) -> pd.DataFrame:
 
 
 def save_view(name: str, owner: str, filters: Filters) -> None:
-    """Persist a view for every session, with its audit event; raises queries.ViewExistsError."""
+    """Persist a view for every session, with its audit event; raises
+    queries.ViewNameError or queries.ViewExistsError."""
     queries.save_view(session.engine(), name, owner, filters)
     saved_views.clear()
+    saved_view_count.clear()
     session.audit_events.clear()
 
 

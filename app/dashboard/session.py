@@ -9,8 +9,11 @@
 On every script run, whatever the pages do, ``run``:
 
 - stops with one message naming the bad setting when the configuration is wrong;
-- serves nothing more to a tab open longer than ``APP_SESSION_MAX_AGE`` and asks
-  for a reload, which goes through sign-in again (how long an open tab outlives
+- asks oauth2-proxy, at most every ``APP_SESSION_RECHECK_SECONDS``, whether the
+  sign-in the session was opened with still holds, and stops a signed-out or
+  expired one with a request to sign in again (``APP_SESSION_CHECK_URL``); serves
+  nothing more to a tab open longer than ``APP_SESSION_MAX_AGE`` and asks for a
+  reload, which goes through sign-in again (how long an open tab outlives
   sign-out: docs/reliability.md);
 - tags every log line of the run with the request id of the WebSocket upgrade
   that opened the session, logs "session started" once per session, and counts
@@ -18,8 +21,10 @@ On every script run, whatever the pages do, ``run``:
 - reads the signed-in user from the proxy's trusted headers (``user()``) and
   writes the sign-in to the audit trail once per session, without waiting;
 - turns a database that does not answer (``UNAVAILABLE``) into a notice that
-  retries the page every ``APP_UNAVAILABLE_RETRY`` seconds, never Streamlit's
-  error page;
+  retries the page every ``APP_UNAVAILABLE_RETRY`` seconds, and a write it
+  refuses for lack of space into a notice saying so, and any other error of a page
+  (a bug, or widget values no browser sends) into a logged notice that resets the
+  page's state, never Streamlit's error page;
 - adds the platform's status page at ``/{STATUS_PAGE}`` (no menu entry): who is
   signed in, which replica answers, and whether the database and the API do.
   Smoke checks and the platform's tests read it, so they hold for any app.
@@ -32,6 +37,7 @@ pooled engine), ``api_session()`` (kept-alive connections to the API),
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 import time
@@ -44,14 +50,16 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from app.core import audit as audit_trail
-from app.core.db import UNAVAILABLE, create_engine_for, describe
-from app.core.settings import ConfigError, get_settings
+from app.core.db import UNAVAILABLE, create_engine_for, describe, out_of_space
+from app.core.settings import ConfigError, Settings, get_settings
 from app.dashboard import observability
 from app.ops.stream_client import STATUS_PAGE
 
 log = logging.getLogger("app.dashboard")
 APPLICATION_NAME = "dashboard"
 ANONYMOUS = "anonymous"
+SIGNED_OUT = "You are signed out, or your sign-in has expired: reload the page to sign in again."
+PAGE_FAILED = "This page failed and has been reset; the error is logged. Try again."
 
 
 @dataclass(frozen=True)
@@ -115,6 +123,9 @@ def run(pages: Sequence[st.Page], *, position: str = "sidebar") -> None:
     if time.time() - opened > settings.session_max_age:
         st.warning("This page has been open a long time: reload it to continue.")
         st.stop()
+    if not _still_signed_in(settings):
+        st.warning(SIGNED_OUT, icon=":material/logout:")
+        st.stop()
     status_page = st.Page(
         _status, title="Platform status", url_path=STATUS_PAGE, visibility="hidden"
     )
@@ -127,6 +138,14 @@ def run(pages: Sequence[st.Page], *, position: str = "sidebar") -> None:
             page.run()
     except UNAVAILABLE as error:
         title = page.title if page else "navigation"
+        if out_of_space(error):  # retrying cannot help: someone must free space
+            log.error("page %s: database out of space: %s", title, describe(error))
+            st.error(
+                "The database refused the write: out of space. Nothing was saved; "
+                "tell the people who run this app.",
+                icon=":material/storage:",
+            )
+            return
         log.warning("page %s: database unavailable: %s", title, describe(error))
         st.warning(
             f"The database is not answering right now. This page tries again every "
@@ -134,6 +153,51 @@ def run(pages: Sequence[st.Page], *, position: str = "sidebar") -> None:
             icon=":material/sync_problem:",
         )
         st.fragment(_retry_later, run_every=settings.unavailable_retry)()
+    except Exception:
+        # A bug, or a value of the wrong type sent for a widget over the WebSocket
+        # (no browser does): the trace goes to the log. The page's own state goes
+        # too, so a bad value kept under a widget's key cannot fail every run after.
+        log.exception("page %s failed; its state is reset", page.title if page else "navigation")
+        for key in [k for k in st.session_state if not str(k).startswith("_platform")]:
+            del st.session_state[key]
+        st.error(PAGE_FAILED, icon=":material/error:")
+
+
+def _still_signed_in(settings: Settings) -> bool:
+    """Whether oauth2-proxy still accepts the sign-in this session was opened with.
+
+    Asks APP_SESSION_CHECK_URL (its /oauth2/auth) with the cookies of the
+    WebSocket upgrade, at most every APP_SESSION_RECHECK_SECONDS; a 401 or 403
+    (signed out: the session store no longer has it; expired; no longer
+    allowed) is final for the session. No answer is no verdict: the page runs
+    and the next run asks again. Without a check URL, always true.
+    """
+    state = st.session_state
+    if settings.session_check_url is None:
+        return True
+    if state.get("_platform_signed_out"):
+        return False
+    now = time.monotonic()
+    if now - state.get("_platform_checked", -math.inf) < settings.session_recheck_seconds:
+        return True
+    cookie = "; ".join(f"{name}={value}" for name, value in st.context.cookies.items())
+    url = str(settings.session_check_url)
+    try:
+        answer = api_session().get(
+            url, headers={"Cookie": cookie}, timeout=settings.api_timeout, allow_redirects=False
+        )
+    except requests.RequestException as error:
+        log.warning("sign-in check at %s: no answer, the page runs: %s", url, error)
+        return True
+    if answer.status_code in (401, 403):
+        log.info("sign-in check: %s, the session stops", answer.status_code)
+        state._platform_signed_out = True
+        return False
+    if answer.status_code >= 300:
+        log.warning("sign-in check at %s: HTTP %s, the page runs", url, answer.status_code)
+        return True
+    state._platform_checked = now
+    return True
 
 
 def _once_per_session() -> None:

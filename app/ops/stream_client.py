@@ -97,6 +97,7 @@ class RunResult:
     widgets: dict[str, Widget]
     texts: list[str]
     exceptions: list[str]
+    received: int = 0  # bytes of the run's messages, as they came over the socket
 
 
 def stream_url(base_url: str) -> str:
@@ -468,9 +469,12 @@ class Session:
         # navigation without it overrides: a fresh process of an app with a pages/
         # folder beside its script says it first, then finds the page all the same.
         page_not_found = fallback = False
+        received = 0
         while True:
+            frame = await self._socket.recv()
+            received += len(frame)
             message = ForwardMsg()
-            message.ParseFromString(await self._socket.recv())
+            message.ParseFromString(frame)
             kind = message.WhichOneof("type")
             if kind == "new_session":
                 new_session = message.new_session
@@ -508,4 +512,5 @@ class Session:
                     raise StreamlitError("no page", f"no page {self.page!r} (pages: {self.pages})")
                 if status == "FINISHED_WITH_COMPILE_ERROR":
                     raise StreamlitError("script error", "compile error")
-                return RunResult(status, time.perf_counter() - started, widgets, texts, exceptions)
+                seconds = time.perf_counter() - started
+                return RunResult(status, seconds, widgets, texts, exceptions, received)

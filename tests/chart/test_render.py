@@ -85,7 +85,7 @@ def test_service_pins_clients_by_default(render):
 
 
 def test_nginx_ingress_sets_cookie_affinity_and_websocket_timeouts(render):
-    ingress = named(render("production"), "Ingress", "")
+    ingress = named(render("production"), "Ingress", "-streamlit-app")
     annotations = ingress["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/affinity"] == "cookie"
     assert annotations["nginx.ingress.kubernetes.io/affinity-mode"] == "persistent"
@@ -99,10 +99,68 @@ def test_nginx_ingress_sets_cookie_affinity_and_websocket_timeouts(render):
     assert backend["name"].endswith("-dashboard")
 
 
+def test_nginx_ingress_never_takes_a_pod_out_for_an_answer_and_bounds_uploads(render):
+    """As our nginx: the next pod on a connection error or timeout only, once; per
+    address 500 connections and 20 requests/s (bursts of 200); uploads, the one
+    path that takes a body, in an Ingress of their own bounded to 8 at once."""
+    objects = render("production")
+    site, uploads = (
+        named(objects, "Ingress", "-streamlit-app"),
+        named(objects, "Ingress", "-uploads"),
+    )
+    nginx = (ROOT / "nginx/nginx.conf").read_text()
+    for ingress in (site, uploads):
+        annotations = ingress["metadata"]["annotations"]
+        assert annotations["nginx.ingress.kubernetes.io/proxy-next-upstream"] == "error timeout"
+        assert annotations["nginx.ingress.kubernetes.io/proxy-next-upstream-tries"] == "2"
+        assert annotations["nginx.ingress.kubernetes.io/limit-rps"] == "20"
+        assert annotations["nginx.ingress.kubernetes.io/affinity"] == "cookie"
+    assert "limit_req zone=per_client burst=200 nodelay;" in nginx  # 20 x 10
+    limit = "nginx.ingress.kubernetes.io/limit-connections"
+    assert site["metadata"]["annotations"][limit] == "500"
+    assert uploads["metadata"]["annotations"][limit] == "8"
+    assert "limit_conn uploads_per_client 8;" in nginx
+    (path,) = uploads["spec"]["rules"][0]["http"]["paths"]
+    assert (path["path"], path["pathType"]) == ("/_stcore/upload_file/", "Prefix")
+
+
+def _edge_headers() -> dict[str, str]:
+    """The security headers nginx sends, from its snippet."""
+    text = (ROOT / "nginx/snippets/security-headers.conf").read_text()
+    return dict(re.findall(r'^add_header (\S+) "([^"]*)" always;', text, re.M))
+
+
+def test_the_ingresses_send_the_edges_own_security_headers_when_asked(render):
+    headers = _edge_headers()
+    assert "Content-Security-Policy" in headers
+    on = {"ingress": {"securityHeaders": True}}
+    snippet = named(render("production", on), "Ingress", "-streamlit-app")["metadata"][
+        "annotations"]["nginx.ingress.kubernetes.io/configuration-snippet"]  # fmt: skip
+    for name, value in headers.items():
+        assert f'more_set_headers "{name}: {value}";' in snippet, name
+    assert "proxy_cookie_flags _streamlit_xsrf secure;" in snippet
+    objects = render("traefik", on)
+    middleware = named(objects, "Middleware", "-headers")["spec"]["headers"]
+    assert middleware["contentSecurityPolicy"] == headers["Content-Security-Policy"]
+    assert middleware["permissionsPolicy"] == headers["Permissions-Policy"]
+    assert middleware["customResponseHeaders"] == {
+        "Cross-Origin-Opener-Policy": headers["Cross-Origin-Opener-Policy"]
+    }
+    assert middleware["stsSeconds"] == 63072000
+    router = named(objects, "Ingress", "")["metadata"]["annotations"]
+    assert router["traefik.ingress.kubernetes.io/router.middlewares"] == (
+        "apps-demo-streamlit-app-headers@kubernetescrd"
+    )
+    # Off by default: a snippet needs the controller's consent, a Middleware its CRDs.
+    assert "nginx.ingress.kubernetes.io/configuration-snippet" not in named(
+        render("production"), "Ingress", "-streamlit-app")["metadata"]["annotations"]  # fmt: skip
+    assert not by_kind(render("traefik"), "Middleware")
+
+
 def test_upload_limit_at_the_edge_matches_streamlit(render):
     objects = render("production")
     config = tomllib.loads(named(objects, "ConfigMap", "-config")["data"]["config.toml"])
-    annotations = named(objects, "Ingress", "")["metadata"]["annotations"]
+    annotations = named(objects, "Ingress", "-uploads")["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == (
         f"{config['server']['maxUploadSize']}m"
     )
@@ -209,7 +267,8 @@ def test_cookie_secret_reaches_streamlit_as_a_file(render, profile: str):
 
 
 def test_no_secret_value_in_env_args_configmaps_or_annotations(render):
-    sentinels = {key: f"s3cret-{key}-{uuid.uuid4().hex}" for key in ("db", "cookie", "cid", "ck")}
+    keys = ("db", "cookie", "cid", "ck", "redis")
+    sentinels = {key: f"s3cret-{key}-{uuid.uuid4().hex}" for key in keys}
     objects = render(
         "gateway",
         {
@@ -218,7 +277,9 @@ def test_no_secret_value_in_env_args_configmaps_or_annotations(render):
                 "STREAMLIT_SERVER_COOKIE_SECRET": sentinels["cookie"],
                 "OAUTH2_PROXY_CLIENT_SECRET": sentinels["cid"],
                 "OAUTH2_PROXY_COOKIE_SECRET": sentinels["ck"],
-            }
+                "OAUTH2_PROXY_REDIS_PASSWORD": sentinels["redis"],
+            },
+            "oauth2Proxy": {"sessionStore": {"type": "redis", "redisUrl": "redis://r:6379/0"}},
         },
     )
     (secret,) = by_kind(objects, "Secret")
@@ -474,6 +535,68 @@ def test_streamlit_listens_on_loopback_behind_the_sidecar(render):
     assert "--upstream=http://127.0.0.1:8501" in proxy["args"]
     service = named(render("gateway"), "Service", "-dashboard")
     assert service["spec"]["ports"][0]["targetPort"] == "oauth2-proxy"
+
+
+# --- sign-in: revocable sessions, the dashboard's re-check ----------------------
+
+
+def test_sessions_in_redis_are_an_option_with_its_password_as_a_secret_file(render):
+    """sessionStore.type redis: oauth2-proxy's config is written at pod start by an init
+    container (the image's `oauth2-proxy-config`) from the Secret's password file into
+    memory the sidecar reads; the password is in no argument, variable or ConfigMap."""
+    objects = render("production")
+    spec = named(objects, "Deployment", "-dashboard")["spec"]["template"]["spec"]
+    (init,) = spec["initContainers"]
+    proxy = next(c for c in spec["containers"] if c["name"] == "oauth2-proxy")
+    assert init["args"] == ["oauth2-proxy-config", "/run/oauth2-proxy/oauth2-proxy.cfg"]
+    assert "/run/secrets/OAUTH2_PROXY_REDIS_PASSWORD" in [e["value"] for e in init["env"]]
+    assert _mounted_items(spec, init) == {
+        "OAUTH2_PROXY_REDIS_PASSWORD": "/run/secrets/OAUTH2_PROXY_REDIS_PASSWORD"
+    }
+    assert "OAUTH2_PROXY_REDIS_PASSWORD" not in _mounted_items(spec, proxy)
+    assert "--config=/run/oauth2-proxy/oauth2-proxy.cfg" in proxy["args"]
+    assert "--session-store-type=redis" in proxy["args"]
+    assert (
+        "--redis-connection-url=redis://sessions-valkey.cache.svc.cluster.local:6379/0"
+        in (proxy["args"])
+    )
+    written = {v["name"]: v for v in spec["volumes"]}["oauth2-proxy-config"]
+    assert written["emptyDir"]["medium"] == "Memory"
+    mount = next(m for m in proxy["volumeMounts"] if m["name"] == "oauth2-proxy-config")
+    assert mount == {"name": "oauth2-proxy-config", "mountPath": "/run/oauth2-proxy",
+                     "readOnly": True}  # fmt: skip
+    policy = named(objects, "NetworkPolicy", "-dashboard")["spec"]
+    store = [rule for rule in policy["egress"] if rule.get("ports") == [{"port": 6379,
+             "protocol": "TCP"}]]  # fmt: skip
+    assert store[0]["to"] == [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cache"}}}
+    ]
+
+
+def test_the_cookie_store_stays_the_default_without_an_init_container(render):
+    spec = named(render("gateway"), "Deployment", "-dashboard")["spec"]["template"]["spec"]
+    assert "initContainers" not in spec
+    proxy = next(c for c in spec["containers"] if c["name"] == "oauth2-proxy")
+    assert "--config=/etc/oauth2-proxy/oauth2-proxy.cfg" in proxy["args"]
+    assert not [a for a in proxy["args"] if a.startswith("--session-store-type")]
+
+
+def test_redis_sessions_need_the_address_of_the_store(chart):
+    values = merge(profile_values("gateway"), {"oauth2Proxy": {"sessionStore": {"type": "redis"}}})
+    with pytest.raises(helm_python.HelmError, match=r"sessionStore.redisUrl: the address"):
+        chart.render(values, name="demo", namespace="apps", is_install=True)
+
+
+@pytest.mark.parametrize(("profile", "checked"), [("gateway", True), ("traefik-no-auth", False)])
+def test_the_dashboard_rechecks_sign_ins_with_its_sidecar(render, profile: str, checked: bool):
+    """With the sidecar, each open tab's sign-in is asked of it again (APP_SESSION_CHECK_URL,
+    app/dashboard/session.py); without sign-in there is nothing to ask."""
+    spec = named(render(profile), "Deployment", "-dashboard")["spec"]["template"]["spec"]
+    env = {e["name"]: e.get("value") for e in spec["containers"][0]["env"]}
+    expected = "http://127.0.0.1:4180/oauth2/auth" if checked else None
+    assert env.get("APP_SESSION_CHECK_URL") == expected
+    if checked:  # a value the settings take
+        assert str(load_settings({"APP_SESSION_CHECK_URL": expected}).session_check_url) == expected
 
 
 # --- network policy, service account ----------------------------------------

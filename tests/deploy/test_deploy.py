@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.chart import CHART, pod_specs, profile_values
+from tests.support.chart import CHART, containers, merge, pod_specs, profile_values
 from tests.support.tools import ROOT, TOOLS_BIN, free_port, require_tool
 
 HINT = "scripts/install-test-deps.sh --lint-tools builds helm with Go; kubectl: https://kubernetes.io/docs/tasks/tools/"
@@ -217,12 +217,16 @@ def test_every_place_spells_the_secrets_alike(tool_path: str, tmp_path: Path, re
     password = (tmp_path / "secrets/POSTGRES_PASSWORD").read_text()
     assert password in (tmp_path / "secrets/APP_DATABASE_URL").read_text()
 
-    objects = render("gateway")  # oauth2-proxy on: every secret
+    # oauth2-proxy on, its sessions in Redis: every secret
+    redis = {"sessionStore": {"type": "redis", "redisUrl": "redis://sessions:6379/0"}}
+    objects = render(
+        "gateway", {"oauth2Proxy": redis, "secrets": {"OAUTH2_PROXY_REDIS_PASSWORD": "pw"}}
+    )
     (secret,) = [o for o in objects if o["kind"] == "Secret"]
     mounted = set()
     for _, spec in pod_specs(objects):
         volumes = {v["name"]: v for v in spec.get("volumes", [])}
-        for container in spec["containers"]:
+        for container in containers(spec):
             for mount in container.get("volumeMounts", []):
                 if items := volumes[mount["name"]].get("secret", {}).get("items"):
                     assert mount["mountPath"] == "/run/secrets", mount
@@ -231,7 +235,9 @@ def test_every_place_spells_the_secrets_alike(tool_path: str, tmp_path: Path, re
     assert set(secret["stringData"]) == mounted == set(compose) - {"POSTGRES_PASSWORD"}
 
     # make deploy's list, derived from the chart it renders: the same.
-    values = _values_file(tmp_path, profile_values("existing-secret"))
+    values = _values_file(
+        tmp_path, merge(profile_values("existing-secret"), {"oauth2Proxy": redis})
+    )
     result = deploy("--values", values, *IMAGE, "--dry-run", path=tool_path)
     assert result.returncode == 0, result.stderr
     (line,) = [line for line in result.stdout.splitlines() if line.startswith("# Secret ")]

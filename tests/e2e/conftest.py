@@ -90,10 +90,15 @@ def sidecar_edge(
     (tmp / ".streamlit/config.toml").write_text(config["config.toml"])
     (tmp / "app").symlink_to(ROOT / "app")
     (tmp / "oauth2-proxy.cfg").write_text(config["oauth2-proxy.cfg"])
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    # The dashboard asks the sidecar about each session's sign-in, on its port here.
+    check = {e["name"]: e.get("value") for e in dashboard_container["env"]}["APP_SESSION_CHECK_URL"]
+    env = {**sqlite_env, "APP_SESSION_CHECK_URL": check.replace(":4180/", f":{port}/")}
     with contextlib.ExitStack() as stack:
         dashboard = stack.enter_context(
             servers.dashboard(
-                sqlite_env,
+                env,
                 tmp / "dashboard.log",
                 # As the pod runs it: the image's entrypoint passes 0.0.0.0,
                 # then the rendered arguments (loopback only).
@@ -110,8 +115,6 @@ def sidecar_edge(
             f"--upstream={dashboard.url}",
             f"--oidc-issuer-url={issuer}",
         ]
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
         proxy_metrics, proxy = stack.enter_context(
             oauth2_proxy(oauth2_proxy_bin, oauth2_args, port, url, tmp)
         )

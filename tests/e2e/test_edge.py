@@ -18,7 +18,8 @@ import pytest
 import requests
 
 from app.ops.stream_client import StreamlitError
-from tests.support.edge import NAMED_USER, Edge, cookie_header, render_nginx, sign_in
+from tests.support import servers
+from tests.support.edge import NAMED_USER, Edge, cookie_header, cookie_jar, render_nginx, sign_in
 from tests.support.status import status
 from tests.support.tools import ROOT, free_port, require_tool
 
@@ -134,6 +135,110 @@ def test_security_headers_and_no_version(nginx_edge: Edge):
     response = requests.get(f"{nginx_edge.url}/", allow_redirects=False, timeout=10)
     assert response.headers["Server"] == "nginx"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def _csp(response: requests.Response) -> dict[str, list[str]]:
+    policy = response.headers["Content-Security-Policy"]
+    return {d.split()[0]: d.split()[1:] for d in policy.split(";") if d.strip()}
+
+
+def test_every_answer_carries_the_security_headers(nginx_edge: Edge, bad_input_report):
+    """The page, the API's JSON, nginx's own JSON refusal and the sign-in redirect: a
+    Content-Security-Policy under which no inline script but Streamlit's own runs,
+    Permissions-Policy, COOP; API JSON is never cached; no HSTS over plain HTTP."""
+    session = sign_in(nginx_edge.url, "headers@example.com")
+    answers = {
+        "page": session.get(f"{nginx_edge.url}/", timeout=10),
+        "API": session.get(f"{nginx_edge.url}/api/no-such-route", timeout=10),
+        "refusal": session.post(f"{nginx_edge.url}/api/healthz", timeout=10),
+        "sign-in": requests.get(f"{nginx_edge.url}/", allow_redirects=False, timeout=10),
+    }
+    for what, answer in answers.items():
+        csp = _csp(answer)
+        assert csp["default-src"] == ["'self'"], what
+        assert csp["object-src"] == ["'none'"], what
+        assert csp["frame-ancestors"] == ["'self'"], what
+        assert not {"'unsafe-inline'", "'unsafe-eval'", "*"} & set(csp["script-src"]), what
+        assert "camera=()" in answer.headers["Permissions-Policy"], what
+        assert answer.headers["Cross-Origin-Opener-Policy"] == "same-origin", what
+        assert "Strict-Transport-Security" not in answer.headers, what
+    for what in ("API", "refusal"):
+        assert answers[what].headers["Content-Type"] == "application/json", what
+        assert answers[what].headers["Cache-Control"] == "no-store", what
+    bad_input_report.record(
+        "security headers: a page, API JSON, a JSON refusal, the sign-in redirect",
+        "nginx edge",
+        ["CSP, Permissions-Policy, COOP on all; no-store on JSON; no HSTS over HTTP"],
+    )
+
+
+def test_the_csp_lets_streamlits_own_inline_script_run_by_its_hash():
+    """Streamlit's index.html has inline scripts: each one's hash is in script-src (a
+    Streamlit upgrade that changes them fails here, not in a user's browser)."""
+    import base64
+    import hashlib
+
+    import streamlit
+
+    html = (Path(streamlit.__file__).parent / "static/index.html").read_text()
+    inline = re.findall(r"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", html, re.S)
+    assert inline
+    headers = (ROOT / "nginx/snippets/security-headers.conf").read_text()
+    for script in inline:
+        digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+        assert f"'sha256-{digest}'" in headers, script
+
+
+def test_over_tls_nginx_sends_hsts_and_marks_every_cookie_secure(
+    nginx_bin: str, nginx_edge: Edge, tmp_path, bad_input_report
+):
+    """The same config with a TLS listener added (as a TLS server block would have):
+    HSTS on its answers, and the replica's "route" and Streamlit's XSRF cookie Secure.
+    (oauth2-proxy marks its own cookie: cookie_secure in oauth2-proxy.cfg.)"""
+    openssl = require_tool("openssl", "apt-get install openssl")
+    key, cert = tmp_path / "tls.key", tmp_path / "tls.crt"
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+         "-nodes", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1",
+         "-keyout", key, "-out", cert],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    upstreams = (nginx_edge.nginx_log.parent / "nginx/upstreams.conf").read_text()
+    plain, tls = free_port(), free_port()
+    config = render_nginx(tmp_path / "nginx", plain, upstreams)
+    text = config.read_text().replace(
+        f"listen 127.0.0.1:{plain};",
+        f"listen 127.0.0.1:{plain};\n        listen 127.0.0.1:{tls} ssl;\n"
+        f"        ssl_certificate {cert};\n        ssl_certificate_key {key};",
+        1,
+    )
+    config.write_text(text)
+    argv = [nginx_bin, "-p", str(tmp_path), "-c", str(config), "-e", "stderr", "-g", "daemon off;"]
+    session = sign_in(nginx_edge.url, "tls@example.com")
+    cookie = "; ".join(f"{k}={v}" for k, v in cookie_jar(session).items() if k != "route")
+
+    def cookies(base: str, verify: bool | str = True) -> tuple[requests.Response, list[str]]:
+        """The page (nginx sets "route") and the health path (Streamlit sets its XSRF
+        cookie there) at `base`: the page's answer, and every cookie both set."""
+        page = requests.get(f"{base}/", headers={"Cookie": cookie}, verify=verify, timeout=10)
+        health = requests.get(f"{base}/_stcore/health", verify=verify, timeout=10)
+        assert page.status_code == health.status_code == 200
+        return page, [*page.raw.headers.getlist("Set-Cookie"), *health.raw.headers.getlist(
+            "Set-Cookie")]  # fmt: skip
+
+    with servers.running(argv, tmp_path / "nginx.log", f"http://127.0.0.1:{plain}/healthz"):
+        over_tls, tls_cookies = cookies(f"https://127.0.0.1:{tls}", str(cert))
+        over_http, http_cookies = cookies(f"http://127.0.0.1:{plain}")
+    assert over_tls.headers["Strict-Transport-Security"] == "max-age=63072000; includeSubDomains"
+    assert "Strict-Transport-Security" not in over_http.headers
+    assert {c.split("=")[0] for c in tls_cookies} == {"route", "_streamlit_xsrf"}, tls_cookies
+    assert all("; Secure" in c for c in tls_cookies), tls_cookies
+    assert not any("Secure" in c for c in http_cookies), http_cookies
+    bad_input_report.record(
+        "HSTS and Secure cookies, nginx terminating TLS",
+        "nginx edge (a TLS listener added)",
+        ["HSTS and Secure route, _streamlit_xsrf over TLS; neither over HTTP"],
+    )
 
 
 def test_one_browser_stays_on_one_replica_and_fails_over(nginx_edge: Edge):

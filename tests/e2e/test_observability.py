@@ -23,6 +23,7 @@ from tests.support.edge import (
     CLIENT_SECRET,
     COOKIE_SECRET,
     ISSUED_COOKIES,
+    STORE_PASSWORD,
     Edge,
     cookie_header,
     sign_in,
@@ -349,12 +350,13 @@ def test_no_secret_or_session_cookie_in_any_log(nginx_edge: Edge, sidecar_edge: 
     """Runs last in the e2e layer (conftest): every log of the run, every secret the
     edges were given and every session cookie a sign-in got."""
     assert ISSUED_COOKIES, "no sign-in happened in this run"
-    secrets = {CLIENT_SECRET, COOKIE_SECRET}
+    secrets = {CLIENT_SECRET, COOKIE_SECRET, STORE_PASSWORD}
     for cookie in ISSUED_COOKIES:
         secrets.add(cookie)
         # oauth2-proxy's cookie is value|timestamp|signature: each long part alone too.
         secrets.update(part for part in cookie.split("|") if len(part) >= 16)
     logs = [nginx_edge.nginx_log, nginx_edge.proxy_log, sidecar_edge.proxy_log]
+    logs += [nginx_edge.proxy_log.parent / "session-store.log"]
     logs += [nginx_edge.api.log]
     logs += [r.log for edge in (nginx_edge, sidecar_edge) for r in edge.replicas.values()]
     for path in logs:

@@ -20,7 +20,11 @@ browserless sessions (`app/ops/stream_client.py`) that rerun a page reading the
 database and record notes from a form, against one real dashboard process (a
 minimal app on the platform, `tests/support/apps/minimal.py`) and the real API
 (gunicorn);
-parts of an nginx edge killed with SIGKILL; bad configurations given to the
+parts of an nginx edge killed with SIGKILL; a hostile signed-in user against an
+nginx edge of its own (answers with long headers from every replica, sign-out
+with a copied cookie and with a tab open, widget values of the wrong type);
+PostgreSQL refusing writes with SQLSTATE 53100 (disk_full, raised by the
+server from a trigger); bad configurations given to the
 real entrypoint, gunicorn and the image. Times are given as the step they
 stay under (2, 5, 10, 20, 30 s ...) and counts as their order of magnitude, so
 the file changes only when an outcome does; "longest run" is the longest a script run took,
@@ -47,6 +51,18 @@ How the outcomes are reached:
   retried every `APP_UNAVAILABLE_RETRY` seconds, without losing them (a process
   that ends before the database returns loses what is still waiting; each
   retry logs how many).
+- **A full disk is named, not retried**: SQLSTATE 53100 (and SQLite's
+  SQLITE_FULL) is "the database refused the write: out of space"
+  (`app/core/db.py`), never "not answering"; the audit backlog keeps its
+  events and writes them once space returns.
+- **No answer takes a replica out**: nginx buffers 32 KB of an answer's header
+  (the longest a redirect of an 8 KB link gets), counts only connection
+  errors and timeouts against a replica (`max_fails=3`, in a zone every
+  worker shares), and a 502 or 503 from a replica passes to that client only.
+- **Sign-out signs out**: oauth2-proxy keeps sessions in Valkey/Redis, so
+  sign-out deletes them, and every dashboard session asks oauth2-proxy again
+  at most every `APP_SESSION_RECHECK_SECONDS` ("Sign-out, and a tab left
+  open" in docs/reliability.md).
 - **`/api/readyz` stays public** at nginx (probes and monitors need it) and
   answers `{"status": "unavailable", "reason": "database"}` or `"schema"` (the
   Alembic head not reached) within `APP_READY_TIMEOUT`; the driver's message
@@ -59,12 +75,13 @@ How the outcomes are reached:
 
 Not injected here: a real network partition (dropped packets; SIGSTOP stands
 in for a server that does not answer, and the client bound covers both);
-PostgreSQL refusing new connections at `max_connections`, a full disk, a crash
-in the middle of a commit; a browser's own retry timer (the sessions rerun
+PostgreSQL refusing new connections at `max_connections`, a disk really filled
+(the server raises disk_full's SQLSTATE instead), a crash in the middle of a
+commit; a browser's own retry timer (the sessions rerun
 themselves). A new sign-in while the identity provider is down ends at the
 browser's own "cannot connect" page for the provider's address: nothing of
-ours can answer there. oauth2-proxy down gives nginx's plain 500 page (closed,
-not friendly).
+ours can answer there. oauth2-proxy down gives nginx's short 500 page (closed;
+JSON on /api/).
 """
 
 

@@ -17,6 +17,7 @@ a run must stay under comes from the settings below.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import threading
 import time
@@ -284,3 +285,70 @@ def test_postgres_outage_under_sessions(stack, fault: str, reliability: dict):
     assert after == {200}, outage.ready
     assert len(signed_in) == SESSIONS, signed_in
     assert not errors, errors
+
+
+FULL_DISK = """
+CREATE FUNCTION refuse_for_space() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'could not extend file: No space left on device' USING ERRCODE = 'disk_full';
+END $$;
+CREATE TRIGGER out_of_space BEFORE INSERT ON audit_events
+    FOR EACH ROW EXECUTE FUNCTION refuse_for_space();
+"""
+SPACE_AGAIN = "DROP TRIGGER out_of_space ON audit_events; DROP FUNCTION refuse_for_space();"
+
+
+def test_a_full_disk_is_named_and_held_events_land_after(stack, reliability: dict):
+    """PostgreSQL refuses every insert with SQLSTATE 53100 (disk_full), raised by the
+    server itself from a trigger (no disk here is filled): a form's write says "out of
+    space", not "not answering"; the sign-in the audit backlog holds meanwhile is
+    written once inserts succeed again, and so is the next note."""
+    _, dashboard, _, engine = stack
+    user = "full-disk@example.com"
+    with engine.begin() as conn:
+        conn.execute(sa.text(FULL_DISK))
+
+    async def note(tab: Session, text: str) -> RunResult:
+        return await tab.submit("Record", {"Note": text})
+
+    async def episode() -> tuple[RunResult, float, RunResult]:
+        async with Session(dashboard.url, {"X-Forwarded-Email": user}, timeout=60) as tab:
+            await tab.run()  # its sign-in goes to the backlog, which keeps retrying
+            refused = await note(tab, "while-full")
+            with engine.begin() as conn:
+                conn.execute(sa.text(SPACE_AGAIN))
+            freed = time.monotonic()
+            landed = await asyncio.to_thread(_signed_in_user, engine, user)
+            written = await note(tab, "after-full")
+            return refused, (landed or math.inf) - freed, written
+
+    refused, held_for, written = asyncio.run(episode())
+    named = any("out of space" in t for t in refused.texts)
+    misnamed = any("not answering" in t for t in refused.texts)
+    recorded = any("Recorded 'after-full'" in t for t in written.texts)
+    reliability["PostgreSQL refuses writes: out of space (SQLSTATE 53100)"] = [
+        f"the form's write: {'out of space' if named else 'NOT named'}"
+        f"{', also called not answering' if misnamed else ''}; the sign-in held meanwhile "
+        f"written {seconds(held_for)} after space returned; the next write "
+        f"{'recorded' if recorded else 'FAILED'}",
+        "named out of space, not 'not answering'; held audit events written after; "
+        "writes work again",
+        "met" if named and not misnamed and held_for < 30 and recorded else "MISSED",
+    ]
+    assert named, refused.texts
+    assert not misnamed, refused.texts
+    assert held_for < 30, "the held sign-in was not written"
+    assert recorded, written.texts
+
+
+def _signed_in_user(engine: sa.Engine, user: str, attempts: int = 60) -> float | None:
+    """When the user's sign-in appears in the audit trail (polled every 0.5 s)."""
+    for _ in range(attempts):
+        with engine.connect() as conn:
+            query = sa.text(
+                "SELECT count(*) FROM audit_events WHERE action = 'sign_in_seen' AND \"user\" = :u"
+            )
+            if conn.scalar(query, {"u": user}):
+                return time.monotonic()
+        time.sleep(0.5)
+    return None

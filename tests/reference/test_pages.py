@@ -11,6 +11,7 @@ import uuid
 import pandas as pd
 import pyarrow as pa
 import pytest
+import sqlalchemy as sa
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
@@ -183,3 +184,131 @@ def test_an_export_is_audited():
     exports = audited(at, lambda e: (e["user"] == email) & (e["action"] == "export"))
     assert len(exports) == 1
     assert exports["detail"].iloc[0].startswith("top products")
+
+
+BAD_NAMES = {
+    "NUL": "a\x00b",
+    "escape sequence": "red\x1b[31m",
+    "tab": "a\tb",
+    "DEL": "a\x7fb",
+    "C1 control": "a\x85b",
+    "right-to-left override": "invoice\u202egpj.exe",
+    "bidi isolate": "a\u2066b\u2069",
+    "line separator": "a\u2028b",
+}
+
+
+@pytest.mark.usefixtures("app_env")
+@pytest.mark.parametrize("kind", list(BAD_NAMES))
+def test_a_view_name_with_control_or_bidi_characters_is_refused(kind: str, bad_input_report):
+    """Names reach the database and every other user's screen: no control characters
+    (a NUL used to reach psycopg2 as a ValueError), no bidi overrides that reorder
+    what others read."""
+    from app.core.models import SavedView
+    from app.dashboard import session
+
+    name = f"{uuid.uuid4().hex[:6]}{BAD_NAMES[kind]}"
+    at = run()
+    at.text_input(key="view_name").input(name)
+    next(b for b in at.get("button") if b.label == "Save view").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Not saved: a view name cannot hold control or text-direction characters."
+    ]
+    with session.engine().connect() as conn:
+        stored = conn.execute(sa.select(SavedView.name).where(SavedView.name == name)).all()
+    bad_input_report.record(
+        f"view name holding: {kind}",
+        "dashboard (reference app)",
+        ["stored" if stored else "refused, with a message"],
+    )
+    assert stored == []
+
+
+@pytest.fixture
+def own_copy(monkeypatch, sales_sqlite_env: dict, api_url: str, tmp_path):
+    """A copy of the seeded SQLite file for a test that changes it, and the running API."""
+    import shutil
+
+    source = sales_sqlite_env["APP_DATABASE_URL"].removeprefix("sqlite:///")
+    copy = tmp_path / "app.db"
+    shutil.copy(source, copy)
+    url = f"sqlite:///{copy}"
+    for key, value in {"APP_DATABASE_URL": url, "APP_API_URL": api_url}.items():
+        monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield url
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _add_views(url: str, count: int) -> None:
+    from app.core.models import SavedView
+
+    engine = sa.create_engine(url)
+    now = dt.datetime.now(dt.UTC)
+    rows = [
+        {"name": f"v{i:06d}", "owner": "seed@example.com", "filters": {}, "created_at":
+         now + dt.timedelta(seconds=i)}
+        for i in range(count)
+    ]  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(sa.delete(SavedView))  # other tests' views: only these
+        conn.execute(sa.insert(SavedView), rows)
+    engine.dispose()
+
+
+def test_saved_views_are_shown_a_page_at_a_time_with_their_count(own_copy: str):
+    """Every list the dashboard shows is bounded: the newest views a page at a time,
+    and how many there are in all."""
+    _add_views(own_copy, 120)
+    at = run()
+    at.switch_page("pages/saved_views.py").run()
+    assert not at.exception
+    first = at.dataframe[0].value
+    assert first["name"].tolist()[:2] == ["v000119", "v000118"]  # newest first
+    assert len(first) == 50
+    assert "120 saved views" in at.caption[0].value
+    at.number_input(key="views_page").set_value(3).run()
+    assert at.dataframe[0].value["name"].tolist() == [f"v{i:06d}" for i in range(19, -1, -1)]
+
+
+def test_a_write_the_database_refuses_for_lack_of_space_is_a_message(own_copy: str, monkeypatch):
+    """SQLITE_FULL (the file held at its page count, as on a full disk): the form says
+    the write was refused for lack of space, not that the database is not answering."""
+    from app.core import db
+
+    def full(dbapi_connection, record) -> None:
+        original(dbapi_connection, record)
+        pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+    original = db._sqlite_pragmas
+    monkeypatch.setattr(db, "_sqlite_pragmas", full)
+    at = run()
+    for i in range(200):  # views until the file's last page is full
+        at.text_input(key="view_name").input(f"{'full' * 15}-{i}")
+        next(b for b in at.get("button") if b.label == "Save view").click().run()
+        if not at.success:
+            break
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Not saved: the database refused the write: out of space."
+    ]
+
+
+def test_any_other_database_error_in_a_write_is_a_message(app_env, monkeypatch):
+    from app.core import queries
+
+    def refused(*_args, **_kwargs):
+        raise sa.exc.DatabaseError("INSERT INTO saved_views ...", {}, Exception("refused"))
+
+    monkeypatch.setattr(queries, "save_view", refused)
+    at = run()
+    at.text_input(key="view_name").input("refused")
+    next(b for b in at.get("button") if b.label == "Save view").click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Not saved: the database refused the write."]

@@ -75,7 +75,10 @@ def test_views_and_audit_events_are_stored(engine):
     queries.save_view(engine, "integration view", "ann@example.com", YEAR_2025)
     with pytest.raises(queries.ViewExistsError):
         queries.save_view(engine, "integration view", "bob@example.com", YEAR_2025)
-    stored = [v for v in queries.list_views(engine) if v["name"] == "integration view"]
+    # A NUL used to reach psycopg2 (its ValueError, Streamlit's error page): refused before.
+    with pytest.raises(queries.ViewNameError):
+        queries.save_view(engine, "nul\x00view", "ann@example.com", YEAR_2025)
+    stored = [v for v in queries.list_views(engine, 10) if v["name"] == "integration view"]
     assert stored[0]["owner"] == "ann@example.com"
     assert stored[0]["filters"]["start"] == "2025-01-01"
     latest = audit.recent(engine, limit=1)[0]  # the view's own event, in its transaction

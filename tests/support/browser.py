@@ -61,15 +61,13 @@ def sign_in(page, url: str, email: str) -> None:
 
 
 def close_page_not_found(page) -> None:
-    """Close Streamlit's "Page not found" dialog where it shows over a page that was found.
-
-    Streamlit 1.67 sometimes shows it on the first deep link into an
-    st.navigation page (here /_platform) of a freshly started server, over the
-    very page requested, which runs and works (seen here in about half of such
-    first loads; never with the browser's WebSocket frames being recorded, so
-    a race). A person closes it; so does this.
-    """
-    dialog = page.get_by_role("dialog").filter(has_text="Page not found")
+    """Close Streamlit's "Page not found" dialog if it shows. Streamlit 1.67 sends it to
+    the first session of a fresh process that opens a page of st.navigation by its
+    link (here /_platform; a tab whose replica stopped reconnects to another as a
+    new session), then runs that very page: the page is right, the dialog is not,
+    and it makes the page inert. Later sessions never see it. It arrives with the
+    run's first messages, so it is there by the time the page shows."""
+    dialog = page.get_by_text("Page not found", exact=True)
     if dialog.count():
         page.keyboard.press("Escape")
         dialog.wait_for(state="hidden", timeout=10_000)
@@ -86,6 +84,7 @@ def check_again(page) -> dict[str, str]:
     makes) and return its lines once the run counted itself."""
     from playwright.sync_api import expect
 
+    close_page_not_found(page)  # a session opened anew, on a fresh replica, may show it
     before = int(status_lines(page)["checks"])
     page.get_by_role("button", name="Check again").click()
     expect(page.get_by_text(f"checks: {before + 1}", exact=True)).to_be_visible(timeout=60_000)

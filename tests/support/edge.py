@@ -7,6 +7,7 @@ and the API). tests/e2e's fixtures and the fault suite build their edges here.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import shutil
 import subprocess
@@ -22,7 +23,10 @@ from tests.support import servers
 from tests.support.chart import CHART
 from tests.support.tools import ROOT, TOOLS_BIN, free_port, missing, require_tool
 
-INSTALL_HINT = "scripts/install-test-deps.sh --edge (apt nginx; oauth2-proxy built with Go)"
+INSTALL_HINT = (
+    "scripts/install-test-deps.sh --edge (apt nginx, valkey-server or redis-server; "
+    "oauth2-proxy built with Go)"
+)
 # A user whose provider states a preferred_username: it arrives as the name.
 NAMED_USER = ("dora@example.com", "dora.m")
 
@@ -121,6 +125,48 @@ def serve_issuer() -> Iterator[str]:
 # The secrets the edge's oauth2-proxy reads (tests grep every log for them).
 CLIENT_SECRET = "edge-test-client-secret"
 COOKIE_SECRET = "0123456789abcdef0123456789abcdef"
+STORE_PASSWORD = "edge-test-session-store-password"
+
+
+def session_store_binary() -> str:
+    """Debian's valkey-server (trixie), else its redis-server (bookworm): one protocol,
+    one configuration language."""
+    for name in ("valkey-server", "redis-server"):
+        found = shutil.which(name, path=f"{os.environ.get('PATH', '')}{os.pathsep}/usr/bin")
+        if found:
+            return found
+    missing("valkey-server or redis-server", INSTALL_HINT)
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def session_store(tmp: Path) -> Iterator[tuple[str, Path]]:
+    """oauth2-proxy's session store on a free loopback port, its password read from a
+    file as compose's valkey reads it; yields its URL (no password in it) and the file."""
+    password = tmp / "OAUTH2_PROXY_REDIS_PASSWORD"
+    password.write_text(STORE_PASSWORD)  # as `make secrets` writes it: no newline
+    port = free_port()
+    config = tmp / "session-store.conf"
+    config.touch(mode=0o600)
+    config.write_text(
+        f'bind 127.0.0.1\nport {port}\nsave ""\nappendonly no\ndir {tmp}\n'
+        f'requirepass "{password.read_text()}"\n'
+    )
+    argv = [session_store_binary(), str(config)]
+    with servers.running(argv, tmp / "session-store.log", f"tcp://127.0.0.1:{port}"):
+        yield f"redis://127.0.0.1:{port}/0", password
+
+
+def redis_config(config: Path, password_file: Path, out: Path) -> Path:
+    """oauth2-proxy's `config` with the store's password added, written as compose's
+    one-shot service and the chart's init container write it (the image's entrypoint)."""
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "OAUTH2_PROXY_CONFIG": str(config),
+        "OAUTH2_PROXY_REDIS_PASSWORD_FILE": str(password_file),
+    }
+    subprocess.run([servers.ENTRYPOINT, "oauth2-proxy-config", str(out)], env=env, check=True)
+    return out
 
 
 @contextlib.contextmanager
@@ -175,17 +221,25 @@ def signed_in_front(
     api: str,
     tmp: Path,
     client_id: str = "edge-test",
+    proxy_port: int | None = None,
 ) -> Iterator[Front]:
-    """oauth2-proxy (signing in at `issuer`) and nginx with our config in front of
-    two `dashboards` and the `api` (host:port each; name one replica twice for one)."""
-    nginx_port, proxy_port, status_port = free_port(), free_port(), free_port()
+    """oauth2-proxy (signing in at `issuer`, sessions in a store of its own, as compose
+    runs it) and nginx with our config in front of two `dashboards` and the `api`
+    (host:port each; name one replica twice for one); oauth2-proxy on `proxy_port`."""
+    nginx_port, status_port = free_port(), free_port()
+    proxy_port = proxy_port or free_port()
     url = f"http://127.0.0.1:{nginx_port}"
-    oauth2_args = [
-        f"--config={ROOT / 'oauth2-proxy/oauth2-proxy.cfg'}",
-        f"--oidc-issuer-url={issuer}",
-        f"--client-id={client_id}",
-    ]
     with contextlib.ExitStack() as stack:
+        store_url, password = stack.enter_context(session_store(tmp))
+        config = redis_config(ROOT / "oauth2-proxy/oauth2-proxy.cfg", password, tmp / "o2p.cfg")
+        oauth2_args = [
+            f"--config={config}",
+            f"--oidc-issuer-url={issuer}",
+            f"--client-id={client_id}",
+            # As compose sets them (OAUTH2_PROXY_SESSION_STORE_TYPE, ..._REDIS_CONNECTION_URL).
+            "--session-store-type=redis",
+            f"--redis-connection-url={store_url}",
+        ]
         # Its callback is nginx's: the browser comes back through the edge.
         proxy_metrics, proxy = stack.enter_context(
             oauth2_proxy(oauth2_proxy_bin, oauth2_args, proxy_port, url, tmp)
@@ -207,19 +261,38 @@ def signed_in_front(
 
 @contextlib.contextmanager
 def serve_nginx_edge(
-    env: dict[str, str], nginx_bin: str, oauth2_proxy_bin: str, issuer: str, tmp: Path
+    env: dict[str, str],
+    nginx_bin: str,
+    oauth2_proxy_bin: str,
+    issuer: str,
+    tmp: Path,
+    script: str = servers.REFERENCE_SCRIPT,
 ) -> Iterator[Edge]:
-    """The compose edge: nginx (our config), oauth2-proxy, two dashboards and the API on `env`."""
+    """The compose edge: nginx (our config), oauth2-proxy, two dashboards (running
+    `script`) and the API on `env`; the dashboards check each session's sign-in with
+    oauth2-proxy, as in compose."""
+    proxy_port = free_port()
     with contextlib.ExitStack() as stack:
         api = stack.enter_context(servers.api(env, tmp / "api.log"))
-        env = {**env, "APP_API_URL": api.url}
+        env = {
+            "APP_SESSION_CHECK_URL": f"http://127.0.0.1:{proxy_port}/oauth2/auth",
+            **env,
+            "APP_API_URL": api.url,
+        }
         replicas = [
-            stack.enter_context(servers.dashboard(env, tmp / f"dashboard-{i}.log")) for i in (1, 2)
+            stack.enter_context(servers.dashboard(env, tmp / f"dashboard-{i}.log", script=script))
+            for i in (1, 2)
         ]
         addresses = [r.url.removeprefix("http://") for r in replicas]
         front = stack.enter_context(
             signed_in_front(
-                nginx_bin, oauth2_proxy_bin, issuer, addresses, api.url.removeprefix("http://"), tmp
+                nginx_bin,
+                oauth2_proxy_bin,
+                issuer,
+                addresses,
+                api.url.removeprefix("http://"),
+                tmp,
+                proxy_port=proxy_port,
             )
         )
         yield Edge(

@@ -2,7 +2,8 @@
 
 The registry is distribution (the reference registry; Docker Hub and GHCR
 speak its API): Debian's ``docker-registry``, which
-``scripts/install-test-deps.sh --pipeline`` installs and links as .tools/bin/registry. What pushes to it: the release workflow under act
+``scripts/install-test-deps.sh --pipeline`` installs and links as
+.tools/bin/registry. What pushes to it: the release workflow under act
 (tests/pipeline) and ``make push``; what pulls from it: the local cluster's
 containerd (cluster/up.sh runs the cluster's own on a fixed port, inside the
 cluster's network namespace). cosign signs and verifies with a key pair:

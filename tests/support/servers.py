@@ -20,6 +20,7 @@ from tests.support.tools import ROOT, free_port
 BIN = Path(sys.executable).parent
 # The services' one start command (run with this interpreter's environment first on PATH).
 ENTRYPOINT = str(ROOT / "docker/entrypoint.sh")
+REFERENCE_SCRIPT = "app/dashboard/streamlit_app.py"
 
 
 @dataclass
@@ -131,7 +132,7 @@ def dashboard(
     port: int | None = None,
     extra_args: tuple[str, ...] = (),
     cwd: Path = ROOT,
-    script: str = "app/dashboard/streamlit_app.py",
+    script: str = REFERENCE_SCRIPT,
 ) -> contextlib.AbstractContextManager[Server]:
     """The dashboard (or another `script`) started as the image starts it
     (docker/entrypoint.sh dashboard: configuration checked, then `streamlit run`

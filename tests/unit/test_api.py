@@ -99,6 +99,21 @@ def test_unknown_paths_and_methods_answer_json(client):
         assert refused.json == {"error": "method not allowed"}
 
 
+@pytest.mark.parametrize("path", ["/probe//database", "//probe", "/probe/", "//healthz/"])
+def test_a_path_with_doubled_or_trailing_slashes_is_json_not_a_redirect(client, path: str):
+    """Werkzeug used to answer "//" with its HTML 308 to the merged path, the query
+    repeated in the Location: JSON only, and no answer that grows with the link."""
+    response = client.get(f"{path}?q={'x' * 6000}")
+    assert response.status_code == 404, response.headers
+    assert response.json == {"error": "not found"}
+    assert "Location" not in response.headers
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/probe?count=2", "/probe?count=x", "/nowhere"])
+def test_no_answer_is_kept_by_a_cache(client, path: str):
+    assert client.get(path).headers["Cache-Control"] == "no-store"
+
+
 def test_a_database_that_refuses_connections_is_a_503_without_its_address(caplog):
     # A real refused connection: nothing listens on this loopback port.
     port = free_port()

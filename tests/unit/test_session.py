@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from app.core import audit, migrate
 from app.core.db import create_engine_for
 from app.core.settings import get_settings, load_settings
+from app.dashboard.session import SIGNED_OUT
 from tests.support.tools import ROOT, free_port, wait_until
 
 APP = str(ROOT / "tests/support/apps/minimal.py")
@@ -146,3 +147,104 @@ def test_the_audit_backlog_outlasts_an_outage(tmp_path):
     events = wait_until(lambda: audit.recent(engine), "the held event written", timeout=10)
     assert [(e["user"], e["action"]) for e in events] == [("eve@example.com", "sign_in_seen")]
     engine.dispose()
+
+
+def test_a_write_refused_for_lack_of_space_is_named_so(database: str, monkeypatch):
+    """A full disk is not a database that does not answer: the page says the write was
+    refused for lack of space, and does not promise to retry. SQLite refuses the write
+    as it does on a full disk (SQLITE_FULL), its file held at the pages it has."""
+    from app.core import db
+
+    def full(dbapi_connection, record) -> None:
+        original(dbapi_connection, record)
+        cursor = dbapi_connection.cursor()
+        pages = cursor.execute("PRAGMA page_count").fetchone()[0]
+        cursor.execute(f"PRAGMA max_page_count = {pages}")
+        cursor.close()
+
+    original = db._sqlite_pragmas
+    monkeypatch.setattr(db, "_sqlite_pragmas", full)
+    at = run({"email": "ann@example.com"})
+    for _ in range(100):  # notes until the file's last page is full
+        at.text_input[0].input("n" * 400)
+        at.button[0].click().run()
+        if not at.success:
+            break
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "The database refused the write: out of space. Nothing was saved; "
+        "tell the people who run this app."
+    ]
+    assert not at.warning  # not "not answering, retrying"
+
+
+class FakeAuth:
+    """oauth2-proxy's /oauth2/auth on a free port: 202 while `signed_in`, else 401;
+    counts the checks and keeps the Cookie header of the last one."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        fake = self
+        self.signed_in, self.checks, self.cookie = True, 0, None
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                fake.checks += 1
+                fake.cookie = self.headers.get("Cookie")
+                self.send_response(202 if fake.signed_in else 401)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_args) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/oauth2/auth"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def auth(database, fresh):
+    fake = FakeAuth()
+    fresh(
+        APP_DATABASE_URL=database, APP_SESSION_CHECK_URL=fake.url, APP_SESSION_RECHECK_SECONDS="0"
+    )
+    yield fake
+    fake.server.shutdown()
+
+
+def test_a_session_signed_out_at_the_proxy_stops_at_its_next_check(auth: FakeAuth):
+    """Signing out (or the sign-in expiring) ends an open tab too: the next run that
+    asks oauth2-proxy (at most every APP_SESSION_RECHECK_SECONDS) and is refused shows
+    a request to sign in again, and the page does not run, then or later."""
+    at = run({"email": "ann@example.com"})
+    assert texts(at) == ["database says: 1", "page sees: ann@example.com"]
+    assert auth.checks == 1
+    auth.signed_in = False
+    at.run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [SIGNED_OUT]
+    assert not at.text
+    auth.signed_in = True  # a refused session stays refused: a new sign-in opens a new tab
+    at.run()
+    assert [w.value for w in at.warning] == [SIGNED_OUT]
+
+
+def test_the_sign_in_is_checked_at_most_every_recheck_interval(auth: FakeAuth, fresh, database):
+    fresh(APP_SESSION_CHECK_URL=auth.url, APP_SESSION_RECHECK_SECONDS="3600")
+    at = run({"email": "ann@example.com"})
+    for _ in range(3):
+        at.run()
+    assert auth.checks == 1
+    assert texts(at) == ["database says: 1", "page sees: ann@example.com"]
+
+
+def test_an_unreachable_proxy_does_not_stop_the_page(fresh, database):
+    """oauth2-proxy not answering is not a refusal: the page runs, and the next run asks
+    again (nginx refuses every new request meanwhile)."""
+    fresh(APP_SESSION_CHECK_URL=f"http://127.0.0.1:{free_port()}/oauth2/auth")
+    at = run({"email": "ann@example.com"})
+    assert not at.warning
+    assert texts(at) == ["database says: 1", "page sees: ann@example.com"]

@@ -3,9 +3,10 @@
 import datetime as dt
 
 import streamlit as st
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.core.db import UNAVAILABLE
-from app.core.queries import Filters, ViewExistsError
+from app.core.db import UNAVAILABLE, describe, out_of_space, problem
+from app.core.queries import Filters, ViewExistsError, ViewNameError
 from app.dashboard import charts, data, session
 
 dims = data.dimensions()
@@ -64,21 +65,21 @@ st.download_button(
 
 
 def _save() -> None:
-    name = st.session_state.view_name.strip()
-    if not name:
-        st.session_state.save_result = ("error", "Give the view a name.")
-        return
+    # str(): whatever a tampered socket sent for the text field, a name is text.
+    name = str(st.session_state.view_name or "")
     try:
         data.save_view(name, session.user().email, filters)
-    except ViewExistsError as error:
+    except (ViewNameError, ViewExistsError) as error:
         st.session_state.save_result = ("error", f"Not saved: {error}.")
-        return
-    except UNAVAILABLE:
-        data.log.warning("view %r not saved: database unavailable", name, exc_info=True)
-        message = "Not saved: the database is not answering; try again in a moment."
-        st.session_state.save_result = ("error", message)
-        return
-    st.session_state.save_result = ("success", f"Saved view {name!r}.")
+    except UNAVAILABLE as error:
+        data.log.warning("view %r not saved: %s", name, describe(error))
+        retry = "." if out_of_space(error) else "; try again in a moment."
+        st.session_state.save_result = ("error", f"Not saved: {problem(error)}{retry}")
+    except SQLAlchemyError:
+        data.log.exception("view %r not saved: the database refused it", name)
+        st.session_state.save_result = ("error", "Not saved: the database refused the write.")
+    else:
+        st.session_state.save_result = ("success", f"Saved view {name.strip()!r}.")
 
 
 # A form batches the name with the submit: one rerun, one write.

@@ -79,7 +79,24 @@ STREAMLIT_SERVER_COOKIE_SECRET: [dashboard]
 {{- if .Values.oauth2Proxy.enabled }}
 OAUTH2_PROXY_CLIENT_SECRET: [oauth2-proxy]
 OAUTH2_PROXY_COOKIE_SECRET: [oauth2-proxy]
+{{- if include "streamlit-app.redisSessions" . }}
+OAUTH2_PROXY_REDIS_PASSWORD: [oauth2-proxy-config]
 {{- end }}
+{{- end }}
+{{- end -}}
+
+{{/* Non-empty when oauth2-proxy keeps sessions in Redis (a URL is then required). */}}
+{{- define "streamlit-app.redisSessions" -}}
+{{- $store := .Values.oauth2Proxy.sessionStore }}
+{{- if and .Values.oauth2Proxy.enabled (eq $store.type "redis") }}
+{{- $_ := required "oauth2Proxy.sessionStore.redisUrl: the address of your Redis or Valkey (redis://HOST:6379/0) is required with sessionStore.type redis" $store.redisUrl }}true
+{{- end }}
+{{- end -}}
+
+{{/* The port of oauth2Proxy.sessionStore.redisUrl (6379 when it names none). */}}
+{{- define "streamlit-app.redisPort" -}}
+{{- $host := (urlParse .Values.oauth2Proxy.sessionStore.redisUrl).host }}
+{{- if contains ":" $host }}{{ last (splitList ":" $host) }}{{ else }}6379{{ end -}}
 {{- end -}}
 
 {{/* Where every container finds its secret files, as compose mounts them. */}}

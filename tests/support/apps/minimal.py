@@ -18,7 +18,7 @@ def home() -> None:
         st.text(f"database says: {conn.execute(text('SELECT 1')).scalar_one()}")
     st.text(f"page sees: {session.user().email}")
     with st.form("note", clear_on_submit=True):
-        note = st.text_input("Note")
+        note = st.text_input("Note", key="note")
         if st.form_submit_button("Record") and note:
             audit.record(session.engine(), session.user().email, "note", note)
             st.success(f"Recorded {note!r}.")
