@@ -165,8 +165,10 @@ async def inject(
     try:
         users = [asyncio.create_task(session(url, fault, n, outage, stop)) for n in range(SESSIONS)]
         await asyncio.sleep(BEFORE)
-        outage.fault_at = time.monotonic()
         await asyncio.to_thread(break_it)
+        # From here the fault is in place: `pg_ctl stop` returns once the server
+        # is down, which on a loaded machine can take seconds after it began.
+        outage.fault_at = time.monotonic()
         await asyncio.sleep(DURING)
         await asyncio.to_thread(mend)
         outage.answering_at = time.monotonic()
