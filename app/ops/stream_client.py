@@ -34,6 +34,7 @@ WIDGET_VALUE_FIELDS = {
     "selectbox": "string_value",
     "multiselect": "string_array_value",
     "text_input": "string_value",
+    "text_area": "string_value",
     "number_input": "double_value",
     "checkbox": "bool_value",
     "button": "trigger_value",
