@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +18,8 @@ from tests.support.tools import ROOT
 
 BIN = Path(sys.executable).parent
 WING_LIST = ROOT / "template/wing.txt"
+# A second app, which the tests put in a generated project in place of the reference app.
+FIXTURE_APP = Path(__file__).with_name("fixture_app")
 
 
 def wing() -> tuple[str, ...]:
@@ -98,3 +101,20 @@ def text_files(project: Path):
             yield file.relative_to(project), file.read_text().splitlines()
         except UnicodeDecodeError:
             continue
+
+
+def git(project: Path, *args: str) -> str:
+    """`git ARGS` in `project` as a named user; its output (fails the test if git does)."""
+    result = run_in(project, "git", "-c", "user.name=Test", "-c", "user.email=t@example.com", *args)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def overlay(project: Path) -> None:
+    """The fixture app's files over the project's, as a user copies theirs in
+    (its README, which says what it is, stays out)."""
+    for source in sorted(FIXTURE_APP.rglob("*")):
+        relative = source.relative_to(FIXTURE_APP)
+        if source.is_file() and relative != Path("README.md") and "__pycache__" not in str(source):
+            (project / relative).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, project / relative)

@@ -27,12 +27,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.generate.generation import generate, project_env, run_in
+from tests.generate.generation import generate, git, overlay, project_env, run_in
 from tests.support.browser import screenshot
 from tests.support.servers import wait_http
 from tests.support.tools import ROOT, TOOLS_BIN, free_port, missing, require_tool
 
-FIXTURE_APP = Path(__file__).with_name("fixture_app")
 SCAN_VENV = ROOT / ".venv-scan"
 # The reference app's widgets and captions: no test of the project may name them.
 REFERENCE_TEXTS = ("Order dates", "Revenue:", "Forecast months", "Regions", "Signed in as")
@@ -46,21 +45,6 @@ LAYERS = (
     "tests/compose",
 )
 CSV = "time,speed,fuel\n2026-01-01T08:00,52.5,80\n2026-01-01T08:05,61.0,78\n2026-01-01T08:10,0,77\n"
-
-
-def git(project: Path, *args: str) -> str:
-    result = run_in(project, "git", "-c", "user.name=Test", "-c", "user.email=t@example.com", *args)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
-def overlay(project: Path) -> None:
-    """The fixture app's files over the project's, as a user copies theirs in."""
-    for source in sorted(FIXTURE_APP.rglob("*")):
-        relative = source.relative_to(FIXTURE_APP)
-        if source.is_file() and relative != Path("README.md") and "__pycache__" not in str(source):
-            (project / relative).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, project / relative)
 
 
 @pytest.fixture(scope="module")
