@@ -211,6 +211,11 @@ def test_a_person_uses_both_pages_and_the_notes_page_holds_its_load_test(fleet, 
     csv = tmp_path / "readings.csv"
     csv.write_text(CSV)
     with make_run(project, data_dir) as url:
+        # The process's first session, on the status page: no "Page not found" over it
+        # (Streamlit's first-session check of a pages/ folder, app/dashboard/__main__.py).
+        page.goto(f"{url}/_platform")
+        expect(page.get_by_text("checks: 1", exact=True)).to_be_visible(timeout=60_000)
+        expect(page.locator('[data-testid="stDialog"]')).to_have_count(0)
         page.goto(url)  # the default page: readings
         expect(page.get_by_role("heading", name="Fleet readings")).to_be_visible(timeout=60_000)
         page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(csv))
