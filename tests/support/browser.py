@@ -16,6 +16,11 @@ from tests.support.edge import ISSUED_COOKIES, NOT_CREDENTIALS
 from tests.support.tools import ROOT, require_tool
 
 ARTIFACTS = ROOT / "test-artifacts"
+# The app's root once nothing is pending: its last script run is over, its socket is up.
+SETTLED = (
+    '[data-testid="stApp"][data-test-script-state="notRunning"]'
+    '[data-test-connection-state="CONNECTED"]'
+)
 # Chromium on machines without outside network: no background calls, no sandbox as root.
 CHROMIUM_ARGS = [
     "--headless",
@@ -55,8 +60,15 @@ def sign_in(page, url: str, email: str) -> None:
     page.fill('input[placeholder="sub"]', email)  # the provider's login form
     page.press('input[placeholder="sub"]', "Enter")
     page.get_by_text(f"user: {email}", exact=True).wait_for(timeout=60_000)
+    settle(page)
     issued = page.context.cookies()
     ISSUED_COOKIES.update(c["value"] for c in issued if c["name"] not in NOT_CREDENTIALS)
+
+
+def settle(page) -> None:
+    """Wait until the page shows one whole run of its session's script: the run is over
+    and the socket connected (not half a run, nor what a lost replica last sent)."""
+    page.locator(SETTLED).wait_for(timeout=60_000)
 
 
 def status_lines(page) -> dict[str, str]:
@@ -70,6 +82,7 @@ def check_again(page) -> dict[str, str]:
     makes) and return its lines once the run counted itself."""
     from playwright.sync_api import expect
 
+    settle(page)
     before = int(status_lines(page)["checks"])
     page.get_by_role("button", name="Check again").click()
     expect(page.get_by_text(f"checks: {before + 1}", exact=True)).to_be_visible(timeout=60_000)
