@@ -75,9 +75,14 @@ format: $(VENV)/.dev ## apply ruff's fixes and formatting
 lock: $(VENV)/.dev ## re-compile the hash-locked requirements from pyproject.toml
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/lock.sh
 
+MIGRATIONS := app/core/migrations/versions
+
 migration: $(VENV)/.app ## a new Alembic revision from your tables' changes: make migration MESSAGE="add notes"
 	@test -n "$(MESSAGE)" || { echo 'make migration: say what it does, e.g. make migration MESSAGE="add notes"'; exit 2; }
 	$(BIN)/python -m app.core revision --message "$(MESSAGE)"
+	@# Alembic writes in its own style; make lint's ruff (in the dev tools) makes it ours.
+	if [ -x $(BIN)/ruff ]; then $(BIN)/ruff format --quiet $(MIGRATIONS) && \
+	  $(BIN)/ruff check --fix --quiet $(MIGRATIONS); fi
 
 docs: $(VENV)/.dev ## docs/reliability.md's tables from the last test run's measurements (test-artifacts/)
 	$(BIN)/python -m tests.support.reliability

@@ -8,12 +8,16 @@ tables and the schema the existing revisions build; read it, then commit it.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
+from graphlib import TopologicalSorter
 from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.operations.ops import DropTableOp, MigrationScript
+from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
@@ -26,6 +30,40 @@ def metadata() -> sa.MetaData:
     from app.core.db import Base
 
     return Base.metadata
+
+
+def portable_drops(
+    context: MigrationContext, revision: object, scripts: list[MigrationScript]
+) -> None:
+    """Autogenerate's last word on a new revision (migrations/env.py), for the tables it
+    drops, so that the revision runs on PostgreSQL as on SQLite both ways:
+
+    - each goes before the tables it references, and the downgrade creates them the
+      other way round (autogenerate lists them in no such order, which SQLite lets
+      pass and PostgreSQL refuses: "other objects depend on it");
+    - the downgrade creates their columns with generic types (``sa.DateTime``): the
+      revision is computed on a scratch SQLite file, whose own type names
+      (``DATETIME``) PostgreSQL does not have.
+    """
+    for script in scripts:
+        for upgrade, downgrade in zip(
+            script.upgrade_ops_list, script.downgrade_ops_list, strict=True
+        ):
+            tables = [op.to_table() for op in upgrade.ops if isinstance(op, DropTableOp)]
+            order: TopologicalSorter[str] = TopologicalSorter()
+            for table in tables:  # copies: what the downgrade creates
+                order.add(table.name)
+                for column in table.columns:
+                    with contextlib.suppress(NotImplementedError):
+                        column.type = column.type.as_generic()
+                for key in table.foreign_keys:
+                    referenced = key.target_fullname.rsplit(".", 1)[0]
+                    if referenced != table.name and referenced in {t.name for t in tables}:
+                        order.add(referenced, table.name)  # the referencing one first
+            drops = {table.name: DropTableOp.from_table(table) for table in tables}
+            others = [op for op in upgrade.ops if not isinstance(op, DropTableOp)]
+            upgrade.ops[:] = others + [drops[name] for name in order.static_order()]
+            upgrade.reverse_into(downgrade)
 
 
 def _run(engine: Engine, action, *args: object, **kwargs: object) -> None:

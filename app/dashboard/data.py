@@ -121,7 +121,7 @@ def forecast(filters: Filters, months: int) -> pd.DataFrame:
     body = response.json()
     # One frame from plain tuples, each "YYYY-MM" made a date in Python: the
     # cheap way from JSON to a chart (pd.to_datetime and a frame per part took
-    # more of the core than the rest of a forecast miss; tests/bench/profile.py).
+    # more of the core than the rest of a forecast miss in a py-spy profile).
     rows = [
         (dt.date(int(point["month"][:4]), int(point["month"][5:7]), 1), point["revenue"], part)
         for part in ("history", "forecast")

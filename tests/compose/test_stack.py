@@ -159,19 +159,9 @@ def test_stopping_the_browsers_replica_moves_it_to_the_other(stack: Stack, page)
         wait_for(
             lambda: open_streams(replicas[other]) == 1, f"the browser's WebSocket on {other}", 90
         )
-        # A new session there (session state stays with the stopped process).
-        # The reconnected page still shows the old session's lines until it
-        # runs again (Streamlit does not rerun by itself on another server):
-        # the button's run is the new session's first, and names the replica.
-        browser.close_page_not_found(page)
-        page.get_by_role("button", name="Check again").click()
-
-        def from_the_other() -> bool:  # the whole run: its last line shown too
-            lines = browser.status_lines(page)
-            return "checks" in lines and lines.get("replica") not in (None, first["replica"])
-
-        wait_for(from_the_other, "the page's lines from the other replica", 60)
-        moved = browser.status_lines(page)
+        # A new session there (session state stays with the stopped process):
+        # the button's run is its first, from the other replica.
+        moved = browser.check_again(page)
         assert moved["replica"] != first["replica"]
         assert moved["database"] == "ok (postgresql)"
         assert open_streams(replicas[other]) == 1

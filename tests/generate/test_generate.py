@@ -11,7 +11,6 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -21,9 +20,16 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.generate.generation import (
+    BIN,
+    cookiecutter,
+    run_in,
+    text_files,
+    wing,
+    wing_mentions,
+)
 from tests.support.tools import ROOT, TOOLS_BIN, require_tool
 
-BIN = Path(sys.executable).parent
 ANSWERS = {
     "on": {
         "project_name": "Acme Sales",
@@ -52,22 +58,8 @@ LEFTOVERS = re.compile(
     r"|\bapp\.example\.org\b"
 )
 HOOK = ROOT / "template/hooks/post_gen_project.py"
-# The template's wing (the hook's EXCLUDED): none of it may reach a project.
-WING = ("template", "tests/generate", "tests/bench", "docs/template.md", "docs/profile.md")
-
-
-def cookiecutter(out: Path, source: str, *answers: str) -> subprocess.CompletedProcess[str]:
-    # A config of its own: clones and replays stay out of the user's home.
-    config = out / "cookiecutter.yaml"
-    config.write_text(f"cookiecutters_dir: {out / 'clones'}\nreplay_dir: {out / 'replay'}\n")
-    command = [sys.executable, "-m", "cookiecutter", "--no-input", "--config-file", str(config)]
-    return subprocess.run(
-        [*command, "--directory", "template", "--output-dir", str(out), source, *answers],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"},  # the hook's ruff
-    )
+# What .cruft.json names as the template: git's spelling of each source.
+CLONED_FROM = {"on": str(ROOT), "off": f"file://{ROOT}"}
 
 
 def source_state() -> tuple[str, dict[str, str]]:
@@ -105,46 +97,61 @@ def project(request, generated) -> tuple[dict[str, str], Path]:
     return ANSWERS[request.param], generated[request.param]
 
 
-def run_in(project: Path, *command: str | Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("APP_")}
-    return subprocess.run(
-        [str(c) for c in command],
-        cwd=project,
-        env={**env, "PYTHONPATH": str(project)},
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-
-
 def test_generation_leaves_the_source_tree_unchanged(generated):
     assert generated["source unchanged"]
 
 
 def test_no_reference_name_is_left(project):
-    answers, path = project
-    found = []
-    for file in sorted(path.rglob("*")):
-        if ".git" in file.relative_to(path).parts or not file.is_file():
-            continue
-        try:
-            lines = file.read_text().splitlines()
-        except UnicodeDecodeError:
-            continue
-        found += [
-            f"{file.relative_to(path)}:{n}: {line.strip()}"
-            for n, line in enumerate(lines, 1)
-            # The source is named on purpose (README header, answers file); CI's checkout
-            # directory may well be called streamlit-template.
-            if LEFTOVERS.search(line.replace(SOURCES[answers["auth"]], "<source>"))
-        ]
+    _, path = project
+    found = [
+        f"{name}:{n}: {line.strip()}"
+        for name, lines in text_files(path)
+        for n, line in enumerate(lines, 1)
+        # The source is named on purpose (README header, .cruft.json); CI's checkout
+        # directory may well be called streamlit-template.
+        if LEFTOVERS.search(line.replace(str(ROOT), "<source>"))
+    ]
     assert not found, "\n".join(found)
-    assert not [wing for wing in WING if (path / wing).exists()]
+    assert not [part for part in wing() if (path / part).exists()]
     assert (path / "app/core/settings.py").is_file()  # the package keeps its name
     makefile, readme = (path / "Makefile").read_text(), (path / "README.md").read_text()
     assert not re.search(r"(?m)^(generate|bench|bench-full):", makefile)
     assert "template-only" not in makefile + readme
     assert "## Using the template" not in readme
+
+
+def test_no_generated_file_names_a_path_of_the_template_wing(project):
+    """A project lacks the wing (template/wing.txt): none of its files may send a reader
+    there (tests/bench, docs/benchmark.md, make bench, ...). Text only the template needs
+    sits between template-only markers, which the hook drops."""
+    _, path = project
+    mentions = wing_mentions()
+    found = [
+        f"{name}:{n}: {line.strip()}"
+        for name, lines in text_files(path)
+        for n, line in enumerate(lines, 1)
+        if mentions.search(line.replace(str(ROOT), "<source>"))
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_the_wing_scan_finds_what_it_looks_for():
+    """The same scan finds wing paths where the template names them, or it could find nothing."""
+    mentions = wing_mentions()
+    for sample in (
+        "see tests/bench/run.py",
+        "python -m tests.bench.run",
+        "results in docs/benchmark.md.",
+        "`make bench-full`",
+        "run make profile",
+        "make generate OUT=..",
+        "cookiecutter template/ and its hooks",
+        "tests/generate checks it",
+    ):
+        assert mentions.search(sample), sample
+    for fine in ("helm/x/templates/", "the template's", "tests/unit", "make lint"):
+        assert not mentions.search(fine), fine
+    assert all((ROOT / part).exists() for part in wing()), "wing.txt names a path that is gone"
 
 
 def test_the_scan_finds_the_names_in_the_source():
@@ -172,9 +179,6 @@ def test_renamed_lines_fit_the_line_length_with_the_longest_answers():
         for node in hook.body
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
     }
-    assert set(ast.literal_eval(assigned["EXCLUDED"])) == {
-        wing + "/" if (ROOT / wing).is_dir() else wing for wing in WING
-    }
     olds = [ast.literal_eval(row.elts[0]) for row in assigned["RENAMES"].elts]
     new = {"IMAGE": 40 + 1 + 30, "DOMAIN": 60, "SLUG": 30}  # registry/slug, domain, slug
     longest = {
@@ -188,7 +192,7 @@ def test_renamed_lines_fit_the_line_length_with_the_longest_answers():
     too_long = [
         f"{name}:{n}"
         for name in files
-        if not name.startswith(tuple(WING)) and (ROOT / name).is_file()
+        if not name.startswith(wing()) and (ROOT / name).is_file()
         for n, line in enumerate((ROOT / name).read_text().splitlines(), 1)
         if names.search(line)
         and len(names.sub(lambda match: "x" * longest[match[0]], line)) > limit
@@ -205,16 +209,26 @@ def test_answers_are_applied(project):
     readme = (path / "README.md").read_text()
     assert readme.startswith(f"# {answers['project_name']}\n")
     assert f"slug `{slug}`" in readme
-    recorded = json.loads((path / ".template-answers.json").read_text())
+    # The link cruft update reads: the template as git clones it, its commit, the answers.
     head = subprocess.run(
         ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    assert recorded == {
-        **answers,
-        "project_slug": slug,
-        "template": SOURCES[answers["auth"]],
-        "template_commit": head,
+    url = CLONED_FROM[answers["auth"]]
+    assert json.loads((path / ".cruft.json").read_text()) == {
+        "template": url,
+        "commit": head,
+        "checkout": None,
+        "context": {
+            "cookiecutter": {
+                **answers,
+                "project_slug": slug,
+                "_template": url,
+                "_commit": head,
+            }
+        },
+        "directory": "template",
     }
+    assert f"({url})" in readme.splitlines()[2]
     chart = path / "helm" / slug
     if (ROOT / "helm").is_dir():
         assert yaml.safe_load((chart / "Chart.yaml").read_text())["name"] == slug

@@ -13,9 +13,14 @@ import pytest
 
 from app.ops.stream_client import STATUS_PAGE
 from tests.support.edge import ISSUED_COOKIES, NOT_CREDENTIALS
-from tests.support.tools import ROOT, require_tool
+from tests.support.tools import ROOT, require_tool, wait_until
 
 ARTIFACTS = ROOT / "test-artifacts"
+# The app's root once nothing is pending: its last script run is over, its socket is up.
+SETTLED = (
+    '[data-testid="stApp"][data-test-script-state="notRunning"]'
+    '[data-test-connection-state="CONNECTED"]'
+)
 # Chromium on machines without outside network: no background calls, no sandbox as root.
 CHROMIUM_ARGS = [
     "--headless",
@@ -55,22 +60,15 @@ def sign_in(page, url: str, email: str) -> None:
     page.fill('input[placeholder="sub"]', email)  # the provider's login form
     page.press('input[placeholder="sub"]', "Enter")
     page.get_by_text(f"user: {email}", exact=True).wait_for(timeout=60_000)
-    close_page_not_found(page)
+    settle(page)
     issued = page.context.cookies()
     ISSUED_COOKIES.update(c["value"] for c in issued if c["name"] not in NOT_CREDENTIALS)
 
 
-def close_page_not_found(page) -> None:
-    """Close Streamlit's "Page not found" dialog if it shows. Streamlit 1.67 sends it to
-    the first session of a fresh process that opens a page of st.navigation by its
-    link (here /_platform; a tab whose replica stopped reconnects to another as a
-    new session), then runs that very page: the page is right, the dialog is not,
-    and it makes the page inert. Later sessions never see it. It arrives with the
-    run's first messages, so it is there by the time the page shows."""
-    dialog = page.get_by_text("Page not found", exact=True)
-    if dialog.count():
-        page.keyboard.press("Escape")
-        dialog.wait_for(state="hidden", timeout=10_000)
+def settle(page) -> None:
+    """Wait until the page shows one whole run of its session's script: the run is over
+    and the socket connected (not half a run, nor what a lost replica last sent)."""
+    page.locator(SETTLED).wait_for(timeout=60_000)
 
 
 def status_lines(page) -> dict[str, str]:
@@ -81,14 +79,20 @@ def status_lines(page) -> dict[str, str]:
 
 def check_again(page) -> dict[str, str]:
     """Press the status page's button (one rerun over the WebSocket, as any widget
-    makes) and return its lines once the run counted itself."""
-    from playwright.sync_api import expect
-
-    close_page_not_found(page)  # a session opened anew, on a fresh replica, may show it
+    makes) and return its lines once the run counted itself: one more than before in
+    the same session, or 1, the first run of a new session (a browser moved to another
+    replica shows the lost one's page until its button runs the page there)."""
+    settle(page)
     before = int(status_lines(page)["checks"])
     page.get_by_role("button", name="Check again").click()
-    expect(page.get_by_text(f"checks: {before + 1}", exact=True)).to_be_visible(timeout=60_000)
-    return status_lines(page)
+
+    def counted() -> dict[str, str] | None:
+        if not page.locator(SETTLED).count():
+            return None
+        lines = status_lines(page)
+        return lines if lines.get("checks") in (str(before + 1), "1") else None
+
+    return wait_until(counted, "the status page's run after 'Check again'", timeout=60)
 
 
 def screenshot(page, name: str) -> None:
