@@ -12,6 +12,7 @@
 #   --cluster           Debian's cluster packages, then Kubernetes, CoreDNS and Traefik
 #                       built from source (15-25 min the first time)     (tests/cluster)
 #   --kind              the Go tools the cluster tests need on kind (helm, oauth2-proxy)
+#   --go-tools          actionlint, helm, oauth2-proxy, promtool alone: no apt, no root
 #   --pipeline          act, a registry (Debian's distribution), cosign, Renovate with its Node
 #                       (npm), sudo  (tests/pipeline: the workflows run here; 13-30 min cold)
 # Go tools are built once per version into ~/.cache/streamlit-platform (shared
@@ -124,6 +125,13 @@ cluster() {
   cluster/images.sh
 }
 
+# --go-tools: the Go tools of the layers above, without apt (no root needed)
+go_tools() {
+  lint_tools
+  oauth2_proxy
+  monitoring_tools
+}
+
 # --kind: the Go tools the cluster tests need on a kind cluster (cluster/kind-up.sh)
 kind() {
   lint_tools
@@ -198,7 +206,7 @@ if [ "$#" -eq 0 ]; then set -- --all; fi
 for flag in "$@"; do
   case "$flag" in
     --all | --postgres | --edge | --containers | --compose | --lint-tools | --monitoring-tools | \
-      --cluster | --kind | --pipeline)
+      --cluster | --kind | --pipeline | --go-tools)
       name=${flag#--}
       "${name//-/_}"
       ;;

@@ -134,8 +134,9 @@ def test_the_ingresses_send_the_edges_own_security_headers_when_asked(render):
     headers = _edge_headers()
     assert "Content-Security-Policy" in headers
     on = {"ingress": {"securityHeaders": True}}
-    snippet = named(render("production", on), "Ingress", "-streamlit-app")["metadata"][
-        "annotations"]["nginx.ingress.kubernetes.io/configuration-snippet"]  # fmt: skip
+    snippet_key = "nginx.ingress.kubernetes.io/configuration-snippet"
+    ingress = named(render("production", on), "Ingress", "-streamlit-app")
+    snippet = ingress["metadata"]["annotations"][snippet_key]
     for name, value in headers.items():
         assert f'more_set_headers "{name}: {value}";' in snippet, name
     assert "proxy_cookie_flags _streamlit_xsrf secure;" in snippet
@@ -152,8 +153,8 @@ def test_the_ingresses_send_the_edges_own_security_headers_when_asked(render):
         "apps-demo-streamlit-app-headers@kubernetescrd"
     )
     # Off by default: a snippet needs the controller's consent, a Middleware its CRDs.
-    assert "nginx.ingress.kubernetes.io/configuration-snippet" not in named(
-        render("production"), "Ingress", "-streamlit-app")["metadata"]["annotations"]  # fmt: skip
+    ingress = named(render("production"), "Ingress", "-streamlit-app")
+    assert snippet_key not in ingress["metadata"]["annotations"]
     assert not by_kind(render("traefik"), "Middleware")
 
 

@@ -62,13 +62,12 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> dict:
     assert migration.returncode == 0, migration.stdout + migration.stderr
     git(project, "add", "--all")
     git(project, "commit", "--quiet", "--message", "Fleet Monitor's own app")
-    # The project keeps its built tools (oauth2-proxy, helm, actionlint) in a cache of its
-    # own, ~/.cache/fleet-monitor/bin: a cache folder of this run's where that name is
-    # this run's tools, instead of building them again.
-    cache = out / "cache"
-    cache.mkdir()
-    (cache / project.name).symlink_to(TOOLS_BIN.parent, target_is_directory=True)
-    return {"project": project, "removal": removed.stdout, "cache": str(cache)}
+    # As its README says: the project links the Go tools (oauth2-proxy, helm, actionlint)
+    # that this template's run built, shared by tool and version, instead of building them.
+    tools = run_in(project, "scripts/install-test-deps.sh", "--go-tools")
+    assert tools.returncode == 0, tools.stdout + tools.stderr
+    assert "[go tools" not in tools.stdout, tools.stdout  # nothing built again
+    return {"project": project, "removal": removed.stdout}
 
 
 def test_the_removal_leaves_a_starter_and_a_migration_dropping_the_reference_tables(fleet):
@@ -152,7 +151,7 @@ def test_make_lint_passes(fleet):
         missing(f"{SCAN_VENV} (the scanners' environment)", "make test (or make .venv-scan/.scan)")
     result = run_in(
         fleet["project"], "make", "--no-print-directory", "lint", f"VENV={sys.prefix}",
-        f"SCAN_VENV={SCAN_VENV}", XDG_CACHE_HOME=fleet["cache"],
+        f"SCAN_VENV={SCAN_VENV}",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
 
@@ -163,7 +162,7 @@ def test_the_projects_platform_layers_pass(fleet):
     (a missing tool) skips or fails here the same way, CI=true passed along."""
     result = run_in(
         fleet["project"], sys.executable, "-m", "pytest", "-q", "-rfEs", "-p", "no:cacheprovider",
-        "--tb=short", "--show-capture=no", *LAYERS, timeout=3300, XDG_CACHE_HOME=fleet["cache"],
+        "--tb=short", "--show-capture=no", *LAYERS, timeout=3300,
     )  # fmt: skip
     tail = result.stdout[-12000:] + result.stderr[-3000:]
     assert result.returncode == 0, tail
