@@ -124,6 +124,9 @@ else
 COMPOSE ?= $(BIN)/podman-compose --podman-build-args "--format docker $(BUILD_FLAGS)"
 COMPOSE_DEPS := $(VENV)/.dev
 UP_FLAGS ?= --detach --build
+# Without systemd (containers, CI runners) podman cannot start a health-check
+# timer and logs an error for each container; compose-wait.sh runs the checks.
+COMPOSE_ENV += $(if $(wildcard /run/systemd/system),,DISABLE_HC_SYSTEMD=true)
 endif
 
 .PHONY: image push up down logs secrets deploy standins

@@ -70,6 +70,13 @@ def test_make_up_states_the_connection_budget_against_the_servers_limit(stack: S
     ) in stack.up_output
 
 
+def test_a_healthy_make_up_prints_no_error(stack: Stack):
+    # podman logs "level=error" for each health-check timer it cannot start
+    # without systemd; a healthy start must not look like a failed one.
+    errors = [line for line in stack.up_output.splitlines() if "level=error" in line.lower()]
+    assert not errors, errors
+
+
 def test_make_smoke_passes_through_the_published_port(stack: Stack):
     output = smoke(stack)
     for check in ("dashboard-health", "api-ready", "auth-ready", "sign-in-redirect"):

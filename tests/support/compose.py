@@ -28,7 +28,7 @@ class Stack:
     make_vars: list[str]
     url: str
     dashboard_port: int
-    up_output: str = ""  # what the last `make up` printed
+    up_output: str = ""  # what the last `make up` printed, both streams
 
     def make(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
         """`make ARGS` in the copy, with this stack's variables; output captured."""
@@ -40,7 +40,7 @@ class Stack:
     def up(self) -> None:
         result = self.make("up")
         assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
-        self.up_output = result.stdout
+        self.up_output = result.stdout + result.stderr
 
     def down(self, *flags: str) -> None:
         result = self.make("down", f"DOWN_FLAGS={' '.join(flags)}", timeout=180)
