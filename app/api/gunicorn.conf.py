@@ -23,15 +23,21 @@ metrics_dir = os.environ.setdefault(
 from prometheus_client import multiprocess  # noqa: E402
 
 from app.core.logs import gunicorn_logconfig  # noqa: E402
-from app.core.settings import load_settings_or_exit  # noqa: E402
+from app.core.settings import load_server_settings, load_settings_or_exit  # noqa: E402
 
-bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
-workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# The app's settings and the GUNICORN_* ones are checked now, as gunicorn reads
+# this file, before it logs, binds or forks anything: a bad one is one line
+# each and exit 2, not a traceback (per worker).
+load_settings_or_exit(server=True)
+server = load_server_settings()
+
+bind = server.bind
+workers = server.workers
+threads = server.threads
 # A request longer than this is killed and logged: the forecast is seconds at most.
-timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+timeout = server.timeout
 # On SIGTERM, finish in-flight requests for this long before exiting (rollouts).
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+graceful_timeout = server.graceful_timeout
 keepalive = 5
 # The longest request line gunicorn reads (its maximum; default 4094): nginx passes
 # lines up to its large_client_header_buffers (8 KB) and answers a longer one 414.
@@ -44,8 +50,12 @@ limit_request_fields = 8000
 limit_request_field_size = 16384
 preload_app = False
 # Worker heartbeat files on tmpfs: a read-only root and slow disks cannot stall them.
-worker_tmp_dir = os.environ.get("GUNICORN_WORKER_TMP_DIR") or (
-    "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108 (tmpfs, not a shared temp file)
+worker_tmp_dir = (
+    str(server.worker_tmp_dir)
+    if server.worker_tmp_dir
+    else "/dev/shm"
+    if os.path.isdir("/dev/shm")
+    else None  # noqa: S108 (tmpfs, not a shared temp file)
 )
 accesslog = "-"
 errorlog = "-"
@@ -74,9 +84,3 @@ def on_exit(_server) -> None:
 
 def child_exit(_server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
-
-
-# The app's settings are checked now, as gunicorn reads this file, before it
-# logs, binds or forks anything: a bad one is one line each and exit 2, not a
-# traceback per worker.
-load_settings_or_exit()

@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m app.core", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser(
-        "check-config", help="validate settings: one line per problem and exit 2, or exit 0"
+        "check-config",
+        help="validate settings (GUNICORN_* too): one line per problem and exit 2, or exit 0",
     )
     sub.add_parser("migrate", help="upgrade the schema to the newest revision")
     down = sub.add_parser("downgrade", help="downgrade the schema")
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     pooler.add_argument("--max-client-conn", type=int, default=Pool.max_client_conn)
     args = parser.parse_args(argv)
 
-    settings = load_settings_or_exit()
+    settings = load_settings_or_exit(server=args.command == "check-config")
     if args.command == "check-config":
         print("configuration ok")
         return 0

@@ -231,10 +231,41 @@ class Settings(BaseModel):
         return self.db_pool_size + self.db_max_overflow
 
 
-def _describe(error: dict) -> str:
+class ServerSettings(BaseModel):
+    """The API server's process settings: ``GUNICORN_<NAME>`` variables, checked
+    like the app's (one line each, exit 2) before gunicorn reads any of them."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
+
+    bind: str = Field("127.0.0.1:8000", description="host:port gunicorn listens on.")
+    workers: PositiveInt = Field(2, description="Worker processes, each with its own pool.")
+    threads: PositiveInt = Field(4, description="Threads per worker.")
+    timeout: PositiveInt = Field(
+        30, description="Seconds a request may take before its worker is killed and logged."
+    )
+    graceful_timeout: Annotated[int, Field(ge=0)] = Field(
+        20, description="Seconds in-flight requests get to finish after SIGTERM (rollouts)."
+    )
+    worker_tmp_dir: Path | None = Field(
+        None, description="Directory of the workers' heartbeat files (default: /dev/shm)."
+    )
+
+    @field_validator("bind")
+    @classmethod
+    def _host_and_port(cls, value: str) -> str:
+        host, _, port = value.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            raise ValueError(f"expected host:port with a port from 0 to 65535, got {value!r}")
+        return value
+
+
+SERVER_PREFIX = "GUNICORN_"
+
+
+def _describe(error: dict, prefix: str = ENV_PREFIX) -> str:
     if not error["loc"]:  # a rule across settings: its message names them
         return str(error["ctx"]["error"])
-    return f"{ENV_PREFIX}{str(error['loc'][0]).upper()}: {error['msg']}"
+    return f"{prefix}{str(error['loc'][0]).upper()}: {error['msg']}"
 
 
 def _read_secrets_dir(directory: Path) -> dict[str, str]:
@@ -281,18 +312,41 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError([_describe(e) for e in error.errors()]) from None
 
 
-def load_settings_or_exit() -> Settings:
-    """The settings, or exit 2 after one ``configuration error:`` line per problem.
+def load_server_settings(environ: Mapping[str, str] | None = None) -> ServerSettings:
+    """The API server's GUNICORN_* settings; ConfigError with one problem per bad one.
+
+    Other GUNICORN_* names are left alone: gunicorn reads GUNICORN_CMD_ARGS itself.
+    """
+    env = os.environ if environ is None else environ
+    values = {
+        name: env[f"{SERVER_PREFIX}{name.upper()}"]
+        for name in ServerSettings.model_fields
+        if f"{SERVER_PREFIX}{name.upper()}" in env
+    }
+    try:
+        return ServerSettings.model_validate(values)
+    except ValidationError as error:
+        raise ConfigError([_describe(e, SERVER_PREFIX) for e in error.errors()]) from None
+
+
+def load_settings_or_exit(server: bool = False) -> Settings:
+    """The settings, or exit 2 after one ``configuration error:`` line per problem,
+    the API server's GUNICORN_* ones included when `server`.
 
     What every entry point runs before it starts a server: no traceback, and
     nothing else to read past.
     """
-    try:
-        return load_settings()
-    except ConfigError as error:
-        for problem in error.problems:
-            print(f"configuration error: {problem}", file=sys.stderr)
-        raise SystemExit(2) from None
+    problems = []
+    for load in (load_settings, load_server_settings)[: 1 + server]:
+        try:
+            load()
+        except ConfigError as error:
+            problems += error.problems
+    for problem in problems:
+        print(f"configuration error: {problem}", file=sys.stderr)
+    if problems:
+        raise SystemExit(2)
+    return load_settings()
 
 
 @cache

@@ -79,6 +79,15 @@ def test_refuses_to_start_with_one_line(service: str, kind: str, tmp_path: Path,
     assert lines[0].startswith(f"configuration error: {setting}:"), lines
 
 
+def test_the_api_refuses_a_bad_server_setting_with_one_line(tmp_path: Path):
+    # gunicorn's own settings go through the same check: no traceback from int().
+    result = start("api", {"GUNICORN_WORKERS": "abc"}, tmp_path)
+    lines = (result.stdout + result.stderr).splitlines()
+    assert result.returncode == 2, lines
+    assert lines == [lines[0]], lines
+    assert lines[0].startswith("configuration error: GUNICORN_WORKERS:"), lines
+
+
 @pytest.mark.parametrize("service", ["dashboard", "api"])
 @pytest.mark.parametrize(
     ("kind", "options", "setting"),

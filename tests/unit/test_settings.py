@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.core.settings import ConfigError, load_settings
+from app.core.settings import ConfigError, load_server_settings, load_settings
 
 
 def test_no_configuration_means_sqlite_under_data_dir(tmp_path: Path):
@@ -106,6 +106,35 @@ def test_the_cli_reports_bad_config_one_line_per_problem():
         ["configuration error", " APP_DB_POOL_SIZE"],
         ["configuration error", " APP_API_TIMEOUT"],
     ]
+
+
+def test_the_api_servers_settings_are_checked_with_the_apps():
+    result = check_config({"APP_DB_POOL_SIZE": "lots", "GUNICORN_WORKERS": "abc"})
+    assert result.returncode == 2
+    assert [line.split(":")[1] for line in result.stderr.splitlines()] == [
+        " APP_DB_POOL_SIZE",
+        " GUNICORN_WORKERS",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"GUNICORN_WORKERS": "0"}, "GUNICORN_WORKERS: Input should be greater than or equal to 1"),
+        ({"GUNICORN_TIMEOUT": "soon"}, "GUNICORN_TIMEOUT: Input should be a valid integer"),
+        ({"GUNICORN_BIND": "8000"}, "GUNICORN_BIND: Value error, expected host:port"),
+    ],
+)
+def test_a_bad_server_setting_is_reported_by_its_variable_name(env: dict, named: str):
+    with pytest.raises(ConfigError) as error:
+        load_server_settings(env)
+    assert error.value.problems[0].startswith(named), error.value.problems
+
+
+def test_server_settings_default_and_read_their_variables():
+    assert load_server_settings({}).workers == 2
+    server = load_server_settings({"GUNICORN_WORKERS": "3", "GUNICORN_BIND": "0.0.0.0:8000"})
+    assert (server.workers, server.bind) == (3, "0.0.0.0:8000")
 
 
 def test_an_unknown_setting_is_named_with_the_closest_one(settings_for, caplog):
