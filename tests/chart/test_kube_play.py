@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -25,7 +24,7 @@ import yaml
 from tests.support.chart import named
 from tests.support.image import podman
 from tests.support.status import status
-from tests.support.tools import free_port
+from tests.support.tools import free_port, wait_until
 
 DATABASE_URL = "sqlite:////app/data/app.db"
 
@@ -95,17 +94,11 @@ def _pod_container(objects: list[dict], component: str, container: str) -> str:
     return name
 
 
-def _wait(url: str, timeout: float = 90) -> int:
-    """The first 200 from `url`, or the last status seen (0: no answer) at the deadline."""
-    deadline = time.monotonic() + timeout
-    status = 0
-    while time.monotonic() < deadline:
-        with contextlib.suppress(requests.RequestException):
-            status = requests.get(url, timeout=3).status_code
-            if status == 200:
-                break
-        time.sleep(0.5)
-    return status
+def _status(url: str) -> int:
+    """`url`'s status, 0 for no answer."""
+    with contextlib.suppress(requests.RequestException):
+        return requests.get(url, timeout=3).status_code
+    return 0
 
 
 @pytest.mark.parametrize("component", ["dashboard", "api"])
@@ -124,7 +117,10 @@ def test_every_probe_answers(played, component: str):
         probe = container[kind]["httpGet"]
         port = probe["port"] if isinstance(probe["port"], str) else names[probe["port"]]
         url = f"http://127.0.0.1:{host_ports[port]}{probe['path']}"
-        assert _wait(url) == 200, (kind, url, _logs(objects, component))
+        try:
+            wait_until(lambda url=url: _status(url) == 200, f"a 200 from {url}", 90, interval=0.5)
+        except AssertionError as error:
+            raise AssertionError(f"{kind}: {error}\n{_logs(objects, component)}") from None
 
 
 def _logs(objects, component: str) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from tests.support.edge import (
 )
 from tests.support.metrics import names, scrape, total, value
 from tests.support.status import status_session
+from tests.support.tools import wait_until
 
 REQUESTS = 7  # requests each counting test sends
 SESSIONS = 3  # browserless dashboard sessions
@@ -43,13 +43,8 @@ def _json_lines(path: Path) -> list[dict]:
 
 
 def _wait_for(what: str, found, deadline_s: float = 20):
-    """Poll `found()` until it is truthy: nginx and gunicorn log a request after answering it."""
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if result := found():
-            return result
-        time.sleep(0.2)
-    pytest.fail(f"{what}: not seen within {deadline_s}s")
+    """`found()` once truthy: nginx and gunicorn log a request after answering it."""
+    return wait_until(found, what, deadline_s)
 
 
 def _live(edge: Edge) -> list[servers.Server]:

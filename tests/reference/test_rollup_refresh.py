@@ -23,6 +23,7 @@ from app.core.sales import ExpiringRollup, SalesRollup
 from app.core.settings import load_settings
 from tests.reference.data import UNIT_ROWS, seeded_env
 from tests.support.postgres import PostgresServer
+from tests.support.tools import wait_until
 
 WAIT = 30.0  # bound of every wait for the other thread or the server; never reached
 
@@ -52,10 +53,7 @@ def _rollup_reads(engine: sa.Engine) -> list[str]:
 
 
 def _until(condition, what: str) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, f"not {what} within {WAIT:g} s"
-        time.sleep(0.01)
+    wait_until(condition, what, WAIT, interval=0.01)
 
 
 def _waiting_on_the_table(admin: sa.Engine) -> bool:

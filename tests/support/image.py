@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.support.tools import ROOT, TOOLS_BIN, missing, require_tool
+from tests.support.tools import ROOT, TOOLS_BIN, missing, require_tool, wait_until
 
 PODMAN_HINT = "apt-get install podman runc (Debian/Ubuntu), or see https://podman.io"
 TOOLS_HINT = "scripts/install-test-deps.sh --compose (builds the pinned oauth2-proxy with Go)"
@@ -155,8 +154,8 @@ def logs(name: str) -> str:
 
 def wait_container_http(url: str, name: str, timeout: float = 90) -> requests.Response:
     """First 200 from `url` (a port published by container `name`), or fail with its logs."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+
+    def answered() -> requests.Response | None:
         state = podman("inspect", "--format", "{{.State.Running}}", name, check=False)
         if state.stdout.strip() != "true":
             pytest.fail(f"container {name} stopped:\n{logs(name)}")
@@ -164,5 +163,9 @@ def wait_container_http(url: str, name: str, timeout: float = 90) -> requests.Re
             response = requests.get(url, timeout=3)
             if response.status_code == 200:
                 return response
-        time.sleep(0.5)
-    pytest.fail(f"{url} not ready after {timeout}s:\n{logs(name)}")
+        return None
+
+    try:
+        return wait_until(answered, f"a 200 from {url}", timeout, interval=0.5)
+    except AssertionError as error:
+        pytest.fail(f"{error}\n{logs(name)}")

@@ -17,14 +17,13 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
-from tests.support.tools import TOOLS_BIN, free_port, require_tool
+from tests.support.tools import TOOLS_BIN, free_port, require_tool, wait_until
 
 HINT = "scripts/install-test-deps.sh --pipeline (Debian's docker-registry; cosign built with Go)"
 # Every manifest kind podman, buildx and cosign push.
@@ -95,13 +94,13 @@ def running(directory: Path) -> Iterator[Registry]:
         [binary, "serve", str(config)], stdout=log, stderr=subprocess.STDOUT, env=env
     )
     try:
-        deadline = time.monotonic() + 30
-        while not answers(host):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(
-                    f"registry on {host} did not start:\n{(directory / 'registry.log').read_text()}"
-                )
-            time.sleep(0.1)
+        try:
+            up = f"registry on {host}"
+            wait_until(lambda: process.poll() is not None or answers(host), up, 30)
+        except AssertionError as error:
+            raise AssertionError(f"{error}\n{(directory / 'registry.log').read_text()}") from None
+        if process.poll() is not None:
+            raise AssertionError(f"registry exited:\n{(directory / 'registry.log').read_text()}")
         yield Registry(host)
     finally:
         process.terminate()

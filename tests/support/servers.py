@@ -8,14 +8,13 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
-from tests.support.tools import ROOT, free_port
+from tests.support.tools import ROOT, free_port, wait_until
 
 BIN = Path(sys.executable).parent
 # The services' one start command (run with this interpreter's environment first on PATH).
@@ -61,14 +60,16 @@ def _wait_until(
     ready: Callable[[], bool], what: str, process: subprocess.Popen, log: Path, timeout: float
 ) -> None:
     """Fail with the server's log if it dies, or is not `ready` within `timeout` s."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode}:\n{log.read_text()}")
-        if ready():
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"{what} not ready after {timeout}s:\n{log.read_text()}")
+
+    def exited_or_ready() -> str:
+        return "exited" if process.poll() is not None else ready() and "ready"
+
+    try:
+        outcome = wait_until(exited_or_ready, f"{what} to be ready", timeout)
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n{log.read_text()}") from None
+    if outcome == "exited":
+        raise AssertionError(f"server exited with {process.returncode}:\n{log.read_text()}")
 
 
 @contextlib.contextmanager
