@@ -28,6 +28,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app.core.settings import ENV_PREFIX, SECRETS_DIR_VARIABLE, Settings
+from app.ops.kube import merge
 
 START, END = "<!-- values:start -->", "<!-- values:end -->"
 KEY = re.compile(r"^(?P<indent> *)(?P<key>[A-Za-z0-9_.-]+):(?P<rest>.*)$")
@@ -77,16 +78,6 @@ def _json(text: str, number: int) -> dict:
         sys.exit(f"values.yaml:{number}: @schema is not JSON: {error}")
 
 
-def _merge(base: dict, extra: dict) -> dict:
-    merged = dict(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
-
-
 def _inferred(value: Any) -> dict:
     if isinstance(value, bool):
         return {"type": "boolean"}
@@ -120,7 +111,7 @@ def schema_of(values: Any, dotted: str, descriptions: dict, fragments: dict) -> 
         node["propertyNames"] = {"enum": sorted([*names, SECRETS_DIR_VARIABLE])}
     if "$ref" in fragments.get(dotted, {}):
         return fragments[dotted]  # a shared definition says it all
-    return _merge(node, fragments.get(dotted, {}))
+    return merge(node, fragments.get(dotted, {}))
 
 
 def schema(chart: Path) -> str:

@@ -50,8 +50,10 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from app.ops.kube import containers, pod_specs  # noqa: E402
+
 CHART = ROOT / "helm/streamlit-app"
-POD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "Job", "Pod")
 # The kube context of the local cluster (cluster/versions.sh): the one place
 # where localhost/ images exist, imported into its node.
 _VERSIONS = (ROOT / "cluster/versions.sh").read_text()
@@ -116,18 +118,10 @@ def _shown(args: argparse.Namespace) -> str:
     return " ".join(args.values)
 
 
-def _pod_specs(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        o["spec"] if o["kind"] == "Pod" else o["spec"]["template"]["spec"]
-        for o in objects
-        if o["kind"] in POD_KINDS
-    ]
-
-
 def mounted_secrets(objects: list[dict[str, Any]]) -> dict[str, list[str]]:
     """Secret name -> the keys the rendered pods mount from it."""
     mounted: dict[str, set[str]] = {}
-    for spec in _pod_specs(objects):
+    for _, spec in pod_specs(objects):
         for volume in spec.get("volumes", []):
             if secret := volume.get("secret"):
                 keys = {item["key"] for item in secret.get("items", [])}
@@ -211,7 +205,7 @@ def _check_images_on_node(kubectl: str, objects: list[dict[str, Any]]) -> None:
         for image in node["status"].get("images", [])
         for name in image.get("names", [])
     }
-    wanted = {c["image"] for spec in _pod_specs(objects) for c in spec["containers"]}
+    wanted = {c["image"] for _, spec in pod_specs(objects) for c in containers(spec)}
     pulled = {image for image in wanted - present if image.startswith(f"{local_registry()}/")}
     if missing := sorted(wanted - present - pulled):
         raise Refused(
@@ -389,8 +383,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke_url:
         smoke = [sys.executable, "-m", "app.ops.smoke", "--url", args.smoke_url]
         # Sign-in in front when the chart renders its sidecar (whatever its default).
-        containers = [c["name"] for spec in _pod_specs(objects) for c in spec["containers"]]
-        if "oauth2-proxy" in containers:
+        names = [c["name"] for _, spec in pod_specs(objects) for c in containers(spec)]
+        if "oauth2-proxy" in names:
             smoke.append("--auth")
         gates.append(smoke)
     for gate in gates:

@@ -50,13 +50,8 @@ limit_request_fields = 8000
 limit_request_field_size = 16384
 preload_app = False
 # Worker heartbeat files on tmpfs: a read-only root and slow disks cannot stall them.
-worker_tmp_dir = (
-    str(server.worker_tmp_dir)
-    if server.worker_tmp_dir
-    else "/dev/shm"
-    if os.path.isdir("/dev/shm")
-    else None  # noqa: S108 (tmpfs, not a shared temp file)
-)
+SHM = "/dev/shm"  # noqa: S108 (tmpfs, not a shared temp file)
+worker_tmp_dir = server.worker_tmp_dir or (SHM if os.path.isdir(SHM) else None)
 accesslog = "-"
 errorlog = "-"
 logconfig_dict = gunicorn_logconfig()

@@ -246,7 +246,7 @@ class ServerSettings(BaseModel):
     graceful_timeout: Annotated[int, Field(ge=0)] = Field(
         20, description="Seconds in-flight requests get to finish after SIGTERM (rollouts)."
     )
-    worker_tmp_dir: Path | None = Field(
+    worker_tmp_dir: str | None = Field(
         None, description="Directory of the workers' heartbeat files (default: /dev/shm)."
     )
 

@@ -19,7 +19,8 @@ import helm_python
 import pytest
 
 from app.core.settings import load_settings
-from tests.support.chart import PROFILES, RELEASE, by_kind, merge, named, profile_values
+from app.ops.kube import merge
+from tests.support.chart import PROFILES, RELEASE, by_kind, named, profile_values
 
 BUDGET_LINE = re.compile(
     r"at most (\d+) PostgreSQL connections \(dashboard (\d+), API (\d+), migrations (\d+),"

@@ -17,17 +17,8 @@ import pytest
 import yaml
 
 from app.core.settings import ConfigError, load_settings
-from tests.support.chart import (
-    CHART,
-    PROFILES,
-    by_kind,
-    containers,
-    crd_errors,
-    merge,
-    named,
-    pod_specs,
-    profile_values,
-)
+from app.ops.kube import containers, merge, pod_specs
+from tests.support.chart import CHART, PROFILES, by_kind, crd_errors, named, profile_values
 from tests.support.tools import ROOT
 
 # The three newest minor versions the bundled schemas know (1.35-1.37 today).

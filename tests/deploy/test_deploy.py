@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.chart import CHART, containers, merge, pod_specs, profile_values
+from app.ops.kube import containers, merge, pod_specs
+from tests.support.chart import CHART, profile_values
 from tests.support.tools import ROOT, TOOLS_BIN, free_port, require_tool
 
 HINT = "scripts/install-test-deps.sh --lint-tools builds helm with Go; kubectl: https://kubernetes.io/docs/tasks/tools/"

@@ -2,12 +2,12 @@
 
 ``render(profile, values)`` renders one ``ci/*-values.yaml`` profile (or
 none) with extra values merged over it, as release ``demo``, and returns the
-Kubernetes objects. Shared by tests/chart and tests/deploy.
+Kubernetes objects (read them with app.ops.kube). Shared by tests/chart and
+tests/deploy.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +17,7 @@ import jsonschema
 import pytest
 import yaml
 
+from app.ops.kube import merge
 from tests.support.tools import ROOT
 
 CHART = ROOT / "helm/streamlit-app"
@@ -29,17 +30,6 @@ def profile_values(profile: str | None) -> dict[str, Any]:
     if profile is None:
         return {}
     return yaml.safe_load((CHART / "ci" / f"{profile}-values.yaml").read_text()) or {}
-
-
-def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
-    """Values merged the way `helm -f a -f b` does: maps deep, everything else replaced."""
-    merged = copy.deepcopy(base)
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = merge(merged[key], value)
-        else:
-            merged[key] = copy.deepcopy(value)
-    return merged
 
 
 Render = Callable[..., list[dict[str, Any]]]
@@ -74,25 +64,6 @@ def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 def named(objects: list[dict[str, Any]], kind: str, suffix: str) -> dict[str, Any]:
     (found,) = [o for o in by_kind(objects, kind) if o["metadata"]["name"].endswith(suffix)]
     return found
-
-
-def pod_specs(objects: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
-    """(name, pod spec) of every Deployment, Job, CronJob and Pod."""
-    specs = []
-    for o in objects:
-        if o["kind"] in ("Deployment", "Job"):
-            specs.append((o["metadata"]["name"], o["spec"]["template"]["spec"]))
-        elif o["kind"] == "CronJob":
-            specs.append(
-                (o["metadata"]["name"], o["spec"]["jobTemplate"]["spec"]["template"]["spec"])
-            )
-        elif o["kind"] == "Pod":
-            specs.append((o["metadata"]["name"], o["spec"]))
-    return specs
-
-
-def containers(spec: dict[str, Any]) -> list[dict[str, Any]]:
-    return [*spec.get("initContainers", []), *spec["containers"]]
 
 
 def _strict(schema: Any) -> Any:

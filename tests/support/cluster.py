@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.support.chart import merge
+from app.ops.kube import merge
 from tests.support.tools import ROOT, TOOLS_BIN, free_port, missing
 
 BUILD_HINT = (
