@@ -15,22 +15,18 @@ scenario. The heaviest layers run for this one project only.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
-import signal
 import sqlite3
-import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.generate.generation import generate, git, overlay, project_env, run_in
+from tests.generate.generation import generate, git, overlay, run_in
 from tests.support.browser import screenshot
-from tests.support.servers import wait_http
-from tests.support.tools import ROOT, TOOLS_BIN, free_port, missing, require_tool
+from tests.support.run_local import run_local
+from tests.support.tools import ROOT, TOOLS_BIN, missing, require_tool
 
 SCAN_VENV = ROOT / ".venv-scan"
 # The reference app's widgets and captions: no test of the project may name them.
@@ -173,30 +169,6 @@ def test_the_projects_platform_layers_pass(fleet):
         missing("what the project's layers need", "\n".join(skips))
 
 
-@contextlib.contextmanager
-def make_run(project: Path, data_dir: Path) -> Iterator[str]:
-    """The project's `make run` script on free ports; yields the dashboard's URL."""
-    dashboard_port, api_port = free_port(), free_port()
-    env = project_env(
-        project, VENV=sys.prefix, DASHBOARD_PORT=str(dashboard_port), API_PORT=str(api_port),
-        APP_DATA_DIR=str(data_dir),
-    )  # fmt: skip
-    log = data_dir.parent / "run.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(project / "scripts/run-local.sh")], env=env, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    url = f"http://127.0.0.1:{dashboard_port}"
-    try:
-        wait_http(f"{url}/_stcore/health", process, log)
-        wait_http(f"http://127.0.0.1:{api_port}/readyz", process, log)
-        yield url
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=30)
-
-
 def notes_stored(data_dir: Path) -> int:
     with contextlib.closing(sqlite3.connect(data_dir / "app.db")) as db:
         return db.execute("SELECT count(*) FROM notes").fetchone()[0]
@@ -206,10 +178,10 @@ def test_a_person_uses_both_pages_and_the_notes_page_holds_its_load_test(fleet, 
     from playwright.sync_api import expect
 
     project = fleet["project"]
-    data_dir = tmp_path / "data"
     csv = tmp_path / "readings.csv"
     csv.write_text(CSV)
-    with make_run(project, data_dir) as url:
+    with run_local(tmp_path, root=project) as local:
+        url, data_dir = local.dashboard_url, local.data_dir
         # The process's first session, on the status page: no "Page not found" over it
         # (Streamlit's first-session check of a pages/ folder, app/dashboard/__main__.py).
         page.goto(f"{url}/_platform")

@@ -24,8 +24,9 @@ class Local:
 
 
 @contextlib.contextmanager
-def run_local(tmp_path: Path, **env: str) -> Iterator[Local]:
-    """scripts/run-local.sh with no APP_* setting but its data directory, and `env`."""
+def run_local(tmp_path: Path, root: Path = ROOT, **env: str) -> Iterator[Local]:
+    """`root`'s scripts/run-local.sh (this checkout's, or a generated project's) with
+    no APP_* setting but its data directory under `tmp_path`, and `env`."""
     dashboard_port, api_port = free_port(), free_port()
     full_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("APP_")},
@@ -33,13 +34,13 @@ def run_local(tmp_path: Path, **env: str) -> Iterator[Local]:
         "DASHBOARD_PORT": str(dashboard_port),
         "API_PORT": str(api_port),
         "APP_DATA_DIR": str(tmp_path / "data"),
-        "PYTHONPATH": str(ROOT),
+        "PYTHONPATH": str(root),
         **env,
     }
     log = tmp_path / "run.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [str(ROOT / "scripts/run-local.sh")],
+            [str(root / "scripts/run-local.sh")],
             env=full_env,
             stdout=out,
             stderr=subprocess.STDOUT,
