@@ -419,6 +419,8 @@ def test_probe_ports_exist_in_the_pod(render, profile: str):
         for container in spec["containers"]:
             own = {p["name"] for p in container.get("ports", [])}
             for probe in _probes(container):
+                if "exec" in probe:
+                    continue  # a command in the container: no port of the pod
                 (port,) = [
                     probe[kind]["port"] for kind in ("httpGet", "tcpSocket") if kind in probe
                 ]
@@ -443,6 +445,55 @@ def test_dashboard_readiness_does_not_touch_the_database(render):
     assert dashboard["readinessProbe"]["httpGet"]["path"] == "/_stcore/health"
     api = named(render("minimal"), "Deployment", "-api")["spec"]["template"]["spec"]
     assert api["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+
+def _image_healthcheck() -> list[str]:
+    """The app image's HEALTHCHECK command (docker/Dockerfile, exec form)."""
+    text = (ROOT / "docker/Dockerfile").read_text().replace("\\\n", " ")
+    return json.loads(re.search(r"^HEALTHCHECK .*? CMD (\[.*\])$", text, re.M).group(1))
+
+
+def _pod_containers(objects, suffix: str) -> dict[str, dict]:
+    spec = named(objects, "Deployment", suffix)["spec"]["template"]["spec"]
+    return {c["name"]: c for c in spec["containers"]}
+
+
+@pytest.mark.parametrize("profile", ["gateway", "minimal"])
+def test_streamlit_startup_and_liveness_ask_streamlit_itself(render, profile: str):
+    """The dashboard container's startup and liveness probes run the image's own
+    HEALTHCHECK in the container: Streamlit's /_stcore/health on its own port over
+    loopback, never through oauth2-proxy (which exits while the identity provider
+    is down: through it, the kubelet would restart a healthy Streamlit)."""
+    dashboard = _pod_containers(render(profile), "-dashboard")["dashboard"]
+    command = _image_healthcheck()
+    assert "'http://127.0.0.1:8501/_stcore/health'" in command[-1]
+    assert "HEALTHCHECK_URL" not in {e["name"] for e in dashboard["env"]}
+    for kind in ("startupProbe", "livenessProbe"):
+        probe = dashboard[kind]
+        assert probe["exec"] == {"command": command}, kind
+        # The command's own timeout (urlopen's 4 s) ends before the kubelet's.
+        assert probe["timeoutSeconds"] >= 5, kind
+
+
+def test_oauth2_proxy_has_probes_of_its_own_and_readiness_follows_the_route(render):
+    """oauth2-proxy's startup and liveness ask its own ping path on its own port and
+    its readiness its ready path; the dashboard container's readiness goes through
+    the sidecar's port, the way the Service routes every request."""
+    containers = _pod_containers(render("gateway"), "-dashboard")
+    proxy, dashboard = containers["oauth2-proxy"], containers["dashboard"]
+    config = (ROOT / "oauth2-proxy/oauth2-proxy.cfg").read_text()
+    ping, ready = (
+        re.search(rf'^{key} = "([^"]+)"', config, re.M).group(1)
+        for key in ("ping_path", "ready_path")
+    )
+    own = {p["name"]: p["containerPort"] for p in proxy["ports"]}
+    for kind in ("startupProbe", "livenessProbe"):
+        assert proxy[kind]["httpGet"] == {"path": ping, "port": "oauth2-proxy"}, kind
+    assert proxy["readinessProbe"]["httpGet"] == {"path": ready, "port": "oauth2-proxy"}
+    route = dashboard["readinessProbe"]["httpGet"]
+    assert (route["path"], route["port"]) == ("/_stcore/health", own["oauth2-proxy"])
+    service = named(render("gateway"), "Service", "-dashboard")
+    assert service["spec"]["ports"][0]["targetPort"] == "oauth2-proxy"
 
 
 # --- configuration -----------------------------------------------------------

@@ -81,6 +81,13 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service | quote }}
 {{- if .Values.oauth2Proxy.enabled }}oauth2-proxy{{ else }}streamlit{{ end -}}
 {{- end -}}
 
+{{/* The app image's HEALTHCHECK command (docker/Dockerfile; tests/chart checks
+they are the same): Streamlit's /_stcore/health on its own port, from inside
+its container, as a JSON list. */}}
+{{- define "streamlit-app.streamlitHealthcheck" -}}
+{{- list "python3" "-c" "import os, urllib.request; urllib.request.urlopen(os.environ.get('HEALTHCHECK_URL', 'http://127.0.0.1:8501/_stcore/health'), timeout=4)" | toJson -}}
+{{- end -}}
+
 {{- define "streamlit-app.apiUrl" -}}
 http://{{ include "streamlit-app.resourceName" (dict "root" . "suffix" "api") }}:{{ .Values.api.service.port }}
 {{- end -}}
