@@ -181,6 +181,39 @@ def test_httproute_persists_sessions_with_a_cookie(render):
     assert not by_kind(objects, "Ingress")
 
 
+# NOTES.txt's warning when no browser is kept on one pod.
+NOT_STICKY = "WARNING: nothing keeps a browser on one dashboard pod"
+
+
+NO_PERSISTENCE = {"gateway": {"sessionPersistence": {"enabled": False}}}
+THREE = {"dashboard": {"replicaCount": 3}}
+ONE = {"dashboard": {"replicaCount": 1}}
+AUTOSCALED = {"dashboard": {"autoscaling": {"enabled": True}}, "database": {"maxConnections": 0}}
+
+
+@pytest.mark.parametrize(
+    ("profile", "values", "warned"),
+    [
+        ("gateway", {}, False),  # the route's sessionPersistence cookie
+        ("gateway", NO_PERSISTENCE, True),
+        ("gateway", merge(NO_PERSISTENCE, ONE), False),
+        # One replica, but the autoscaler may add more.
+        ("gateway", merge(NO_PERSISTENCE, merge(ONE, AUTOSCALED)), True),
+        ("production", {}, False),  # ingress-nginx's cookie
+        ("traefik-no-auth", {}, False),  # Traefik's sticky cookie
+        ("minimal", THREE, False),  # the Service's ClientIP
+        ("minimal", merge(THREE, {"dashboard": {"service": {"sessionAffinity": "None"}}}), True),
+        ("minimal", merge(THREE, {"ingress": {"enabled": True, "controller": "none"}}), True),
+    ],
+)
+def test_notes_warn_when_more_than_one_pod_has_nothing_sticky(notes, profile, values, warned):
+    """A controller or gateway routes to pods, past the Service's ClientIP affinity:
+    with more than one dashboard pod and no cookie of its own configured, sessions
+    break (uploads vanish, reconnects start over), and `helm install` says so."""
+    text = notes(profile, values)
+    assert (NOT_STICKY in text) is warned, text
+
+
 def _route_errors(route: dict, channel: str) -> list[str]:
     return crd_errors(route, f"httproute-v1-{channel}.json")
 
