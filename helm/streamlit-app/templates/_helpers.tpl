@@ -443,6 +443,14 @@ checkov.io/skip4: CKV_K8S_9=Runs once to completion; no Service routes to it
 {{- end }}
 {{- end -}}
 
+{{/* The Grafana dashboard's uid, one per release and namespace, within
+Grafana's 40 characters: both names (dots made dashes) cut to 31, and 8
+characters of a hash of the two, which keeps long names apart. */}}
+{{- define "streamlit-app.grafanaUid" -}}
+{{- $readable := printf "%s-%s" .Release.Namespace .Release.Name | replace "." "-" | trunc 31 | trimSuffix "-" -}}
+{{- printf "%s-%s" $readable (printf "%s/%s" .Release.Namespace .Release.Name | sha256sum | trunc 8) -}}
+{{- end -}}
+
 {{/* oauth2-proxy's metrics port: metrics_address in files/oauth2-proxy.cfg. */}}
 {{- define "streamlit-app.oauth2ProxyMetricsPort" -}}44180{{- end -}}
 
