@@ -8,13 +8,15 @@ What the test changes in the rendered objects before playing, and why:
   PostgreSQL runs inside the pods' network here. The test migrates it with the
   image's own `migrate` command, as the chart's hook Job would (the API's
   readiness needs the schema).
-podman does not run probes itself: the test calls every probe path.
+podman does not run probes itself: the test calls every probe path, or runs
+every probe command in its container.
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import functools
 from collections.abc import Iterator
 
 import pytest
@@ -101,6 +103,15 @@ def _status(url: str) -> int:
     return 0
 
 
+def _status_is_200(url: str) -> bool:
+    return _status(url) == 200
+
+
+def _succeeds(container: str, command: list[str]) -> bool:
+    """Whether `command`, run in `container` as the kubelet runs an exec probe, exits 0."""
+    return podman("exec", container, *command, check=False, timeout=30).returncode == 0
+
+
 @pytest.mark.parametrize("component", ["dashboard", "api"])
 def test_every_probe_answers(played, component: str):
     objects, host_ports = played
@@ -114,11 +125,19 @@ def test_every_probe_answers(played, component: str):
                           "app.core", "migrate", timeout=300)  # fmt: skip
         assert migrated.returncode == 0
     for kind in ("startupProbe", "livenessProbe", "readinessProbe"):
-        probe = container[kind]["httpGet"]
-        port = probe["port"] if isinstance(probe["port"], str) else names[probe["port"]]
-        url = f"http://127.0.0.1:{host_ports[port]}{probe['path']}"
+        if "exec" in container[kind]:  # a command the kubelet runs in the container
+            command = container[kind]["exec"]["command"]
+            name = _pod_container(objects, component, component)
+            what = f"exit 0 from {command} in {name}"
+            check = functools.partial(_succeeds, name, command)
+        else:
+            probe = container[kind]["httpGet"]
+            port = probe["port"] if isinstance(probe["port"], str) else names[probe["port"]]
+            url = f"http://127.0.0.1:{host_ports[port]}{probe['path']}"
+            what = f"a 200 from {url}"
+            check = functools.partial(_status_is_200, url)
         try:
-            wait_until(lambda url=url: _status(url) == 200, f"a 200 from {url}", 90, interval=0.5)
+            wait_until(check, what, 90, interval=0.5)
         except AssertionError as error:
             raise AssertionError(f"{kind}: {error}\n{_logs(objects, component)}") from None
 

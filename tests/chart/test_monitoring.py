@@ -125,7 +125,62 @@ def test_rules_and_dashboard_are_the_one_copy_in_monitoring(render):
     assert board["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert board["metadata"]["annotations"] == {"grafana_folder": "Apps"}
     (dashboard,) = board["data"].values()
-    assert json.loads(dashboard) == json.loads(DASHBOARD.read_text())
+    ours = json.loads(DASHBOARD.read_text())
+    # The release's own uid and title (below); the rest as it is.
+    assert {**json.loads(dashboard), "uid": None, "title": None} == {
+        **ours,
+        "uid": None,
+        "title": None,
+    }
+
+
+def test_every_alert_keeps_releases_in_other_namespaces_apart(render):
+    """Each release's pods carry the same jobs (dashboard, api: the PodMonitor's
+    jobLabel); every aggregation keeps the namespace too, so one release's healthy
+    pods never dilute another's alert."""
+    rule = named(render("monitoring"), "PrometheusRule", "")
+    rules = [r for group in rule["spec"]["groups"] for r in group["rules"]]
+    assert len(rules) == 6
+    for r in rules:
+        clauses = re.findall(r"\b(?:by|without)\s*\(([^)]*)\)", r["expr"])
+        assert clauses, r["alert"]
+        for clause in clauses:
+            assert {"namespace", "job"} <= {label.strip() for label in clause.split(",")}, (
+                r["alert"],
+                clause,
+            )
+
+
+# (release, namespace) pairs whose dashboards meet in one Grafana: the same
+# release name in two namespaces, two releases in one, Helm's longest names.
+RELEASES = [
+    ("demo", "apps"),
+    ("demo", "staging"),
+    ("other", "apps"),
+    ("a" * 53, "n" * 63),
+    ("a" * 53, "n" * 62 + "m"),
+]
+
+
+def test_each_release_has_its_own_grafana_dashboard(render):
+    """Grafana keys a dashboard by its uid (at most 40 characters) and refuses two
+    titles in one folder; its sidecar writes each ConfigMap key as a file, so the
+    keys differ too."""
+    boards = []
+    for name, namespace in RELEASES:
+        objects = render("monitoring", name=name, namespace=namespace)
+        ((key, text),) = named(objects, "ConfigMap", "-grafana-dashboard")["data"].items()
+        boards.append((key, json.loads(text)))
+    uids = [board["uid"] for _, board in boards]
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]{1,40}", uid) for uid in uids), uids
+    assert len(set(uids)) == len(RELEASES), uids
+    assert len({board["title"] for _, board in boards}) == len(RELEASES)
+    assert len({key for key, _ in boards}) == len(RELEASES)
+    assert all(key.endswith(".json") for key, _ in boards)
+    # The same release renders the same uid: upgrades keep Grafana's links.
+    again = render("monitoring", name="demo", namespace="apps")
+    (text,) = named(again, "ConfigMap", "-grafana-dashboard")["data"].values()
+    assert json.loads(text)["uid"] == uids[0]
 
 
 def test_the_dashboard_asks_a_chosen_prometheus_for_every_panel():

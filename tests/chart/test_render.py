@@ -181,6 +181,39 @@ def test_httproute_persists_sessions_with_a_cookie(render):
     assert not by_kind(objects, "Ingress")
 
 
+# NOTES.txt's warning when no browser is kept on one pod.
+NOT_STICKY = "WARNING: nothing keeps a browser on one dashboard pod"
+
+
+NO_PERSISTENCE = {"gateway": {"sessionPersistence": {"enabled": False}}}
+THREE = {"dashboard": {"replicaCount": 3}}
+ONE = {"dashboard": {"replicaCount": 1}}
+AUTOSCALED = {"dashboard": {"autoscaling": {"enabled": True}}, "database": {"maxConnections": 0}}
+
+
+@pytest.mark.parametrize(
+    ("profile", "values", "warned"),
+    [
+        ("gateway", {}, False),  # the route's sessionPersistence cookie
+        ("gateway", NO_PERSISTENCE, True),
+        ("gateway", merge(NO_PERSISTENCE, ONE), False),
+        # One replica, but the autoscaler may add more.
+        ("gateway", merge(NO_PERSISTENCE, merge(ONE, AUTOSCALED)), True),
+        ("production", {}, False),  # ingress-nginx's cookie
+        ("traefik-no-auth", {}, False),  # Traefik's sticky cookie
+        ("minimal", THREE, False),  # the Service's ClientIP
+        ("minimal", merge(THREE, {"dashboard": {"service": {"sessionAffinity": "None"}}}), True),
+        ("minimal", merge(THREE, {"ingress": {"enabled": True, "controller": "none"}}), True),
+    ],
+)
+def test_notes_warn_when_more_than_one_pod_has_nothing_sticky(notes, profile, values, warned):
+    """A controller or gateway routes to pods, past the Service's ClientIP affinity:
+    with more than one dashboard pod and no cookie of its own configured, sessions
+    break (uploads vanish, reconnects start over), and `helm install` says so."""
+    text = notes(profile, values)
+    assert (NOT_STICKY in text) is warned, text
+
+
 def _route_errors(route: dict, channel: str) -> list[str]:
     return crd_errors(route, f"httproute-v1-{channel}.json")
 
@@ -419,6 +452,8 @@ def test_probe_ports_exist_in_the_pod(render, profile: str):
         for container in spec["containers"]:
             own = {p["name"] for p in container.get("ports", [])}
             for probe in _probes(container):
+                if "exec" in probe:
+                    continue  # a command in the container: no port of the pod
                 (port,) = [
                     probe[kind]["port"] for kind in ("httpGet", "tcpSocket") if kind in probe
                 ]
@@ -443,6 +478,55 @@ def test_dashboard_readiness_does_not_touch_the_database(render):
     assert dashboard["readinessProbe"]["httpGet"]["path"] == "/_stcore/health"
     api = named(render("minimal"), "Deployment", "-api")["spec"]["template"]["spec"]
     assert api["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/readyz"
+
+
+def _image_healthcheck() -> list[str]:
+    """The app image's HEALTHCHECK command (docker/Dockerfile, exec form)."""
+    text = (ROOT / "docker/Dockerfile").read_text().replace("\\\n", " ")
+    return json.loads(re.search(r"^HEALTHCHECK .*? CMD (\[.*\])$", text, re.M).group(1))
+
+
+def _pod_containers(objects, suffix: str) -> dict[str, dict]:
+    spec = named(objects, "Deployment", suffix)["spec"]["template"]["spec"]
+    return {c["name"]: c for c in spec["containers"]}
+
+
+@pytest.mark.parametrize("profile", ["gateway", "minimal"])
+def test_streamlit_startup_and_liveness_ask_streamlit_itself(render, profile: str):
+    """The dashboard container's startup and liveness probes run the image's own
+    HEALTHCHECK in the container: Streamlit's /_stcore/health on its own port over
+    loopback, never through oauth2-proxy (which exits while the identity provider
+    is down: through it, the kubelet would restart a healthy Streamlit)."""
+    dashboard = _pod_containers(render(profile), "-dashboard")["dashboard"]
+    command = _image_healthcheck()
+    assert "'http://127.0.0.1:8501/_stcore/health'" in command[-1]
+    assert "HEALTHCHECK_URL" not in {e["name"] for e in dashboard["env"]}
+    for kind in ("startupProbe", "livenessProbe"):
+        probe = dashboard[kind]
+        assert probe["exec"] == {"command": command}, kind
+        # The command's own timeout (urlopen's 4 s) ends before the kubelet's.
+        assert probe["timeoutSeconds"] >= 5, kind
+
+
+def test_oauth2_proxy_has_probes_of_its_own_and_readiness_follows_the_route(render):
+    """oauth2-proxy's startup and liveness ask its own ping path on its own port and
+    its readiness its ready path; the dashboard container's readiness goes through
+    the sidecar's port, the way the Service routes every request."""
+    containers = _pod_containers(render("gateway"), "-dashboard")
+    proxy, dashboard = containers["oauth2-proxy"], containers["dashboard"]
+    config = (ROOT / "oauth2-proxy/oauth2-proxy.cfg").read_text()
+    ping, ready = (
+        re.search(rf'^{key} = "([^"]+)"', config, re.M).group(1)
+        for key in ("ping_path", "ready_path")
+    )
+    own = {p["name"]: p["containerPort"] for p in proxy["ports"]}
+    for kind in ("startupProbe", "livenessProbe"):
+        assert proxy[kind]["httpGet"] == {"path": ping, "port": "oauth2-proxy"}, kind
+    assert proxy["readinessProbe"]["httpGet"] == {"path": ready, "port": "oauth2-proxy"}
+    route = dashboard["readinessProbe"]["httpGet"]
+    assert (route["path"], route["port"]) == ("/_stcore/health", own["oauth2-proxy"])
+    service = named(render("gateway"), "Service", "-dashboard")
+    assert service["spec"]["ports"][0]["targetPort"] == "oauth2-proxy"
 
 
 # --- configuration -----------------------------------------------------------

@@ -1,9 +1,10 @@
 """The chart as the Helm engine renders it (helm-python-sdk: Helm's own Go code).
 
 ``render(profile, values)`` renders one ``ci/*-values.yaml`` profile (or
-none) with extra values merged over it, as release ``demo``, and returns the
-Kubernetes objects (read them with app.ops.kube). Shared by tests/chart and
-tests/deploy.
+none) with extra values merged over it, as release ``demo`` (or ``name=``, in
+``namespace=``), and returns the Kubernetes objects (read them with
+app.ops.kube); ``notes(...)`` the same render's NOTES.txt. Shared by
+tests/chart and tests/deploy.
 """
 
 from __future__ import annotations
@@ -40,12 +41,19 @@ def chart():
     return helm_python.Chart.load(str(CHART))
 
 
+def _manifests(chart, profile: str | None, values: dict[str, Any] | None, **release: str):
+    merged = merge(profile_values(profile), values or {})
+    chart.validate_schema(merged)
+    release = {"name": RELEASE, "namespace": NAMESPACE, **release}
+    return chart.render(merged, is_install=True, **release)
+
+
 @pytest.fixture(scope="session")
 def render(chart) -> Render:
-    def render(profile: str | None = None, values: dict[str, Any] | None = None):
-        merged = merge(profile_values(profile), values or {})
-        chart.validate_schema(merged)
-        manifests = chart.render(merged, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    """render(profile, values, name=RELEASE, namespace=NAMESPACE): the objects."""
+
+    def render(profile: str | None = None, values: dict[str, Any] | None = None, **release: str):
+        manifests = _manifests(chart, profile, values, **release)
         return [
             document
             for path, text in sorted(manifests.items())
@@ -55,6 +63,18 @@ def render(chart) -> Render:
         ]
 
     return render
+
+
+@pytest.fixture(scope="session")
+def notes(chart) -> Callable[..., str]:
+    """notes(profile, values, name=..., namespace=...): NOTES.txt as `helm install` prints it."""
+
+    def notes(profile: str | None = None, values: dict[str, Any] | None = None, **release: str):
+        manifests = _manifests(chart, profile, values, **release)
+        (text,) = [text for path, text in manifests.items() if path.endswith("/NOTES.txt")]
+        return text
+
+    return notes
 
 
 def by_kind(objects: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:

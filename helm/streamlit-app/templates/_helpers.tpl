@@ -16,24 +16,43 @@
 {{- end -}}
 {{- end -}}
 
+{{/*
+The name of one of the release's objects: the full name and "-suffix", the
+full name cut so that the whole fits `limit` (63, the DNS label most names
+must be; 52 for a CronJob, whose Jobs add 11 characters). Every object is
+named here, so a 53-character release name (Helm's longest) fits everywhere.
+(dict "root" $ "suffix" "dashboard"), (dict "root" $ "suffix" "rollup" "limit" 52),
+(dict "root" $) for the full name alone.
+*/}}
+{{- define "streamlit-app.resourceName" -}}
+{{- $limit := .limit | default 63 | int -}}
+{{- $fullname := include "streamlit-app.fullname" .root -}}
+{{- if .suffix -}}
+{{- $room := sub $limit (add1 (len .suffix)) | int -}}
+{{- printf "%s-%s" ($fullname | trunc $room | trimSuffix "-") .suffix -}}
+{{- else -}}
+{{- $fullname | trunc $limit | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
 {{/* Selector labels of one component: (dict "root" $ "component" "dashboard"). */}}
 {{- define "streamlit-app.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "streamlit-app.name" .root }}
-app.kubernetes.io/instance: {{ .root.Release.Name }}
-app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/name: {{ include "streamlit-app.name" .root | quote }}
+app.kubernetes.io/instance: {{ .root.Release.Name | quote }}
+app.kubernetes.io/component: {{ .component | quote }}
 {{- end -}}
 
 {{- define "streamlit-app.labels" -}}
-helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" | quote }}
 {{ include "streamlit-app.selectorLabels" . }}
 app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
-app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service | quote }}
 {{- end -}}
 
 {{/* The chart's own ServiceAccount, or the one named, or the namespace's default. */}}
 {{- define "streamlit-app.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create -}}
-{{- default (include "streamlit-app.fullname" .) .Values.serviceAccount.name -}}
+{{- default (include "streamlit-app.resourceName" (dict "root" .)) .Values.serviceAccount.name -}}
 {{- else -}}
 {{- default "default" .Values.serviceAccount.name -}}
 {{- end -}}
@@ -54,7 +73,7 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 
 {{/* The Secret every secret file comes from: the user's, or the chart's. */}}
 {{- define "streamlit-app.secretName" -}}
-{{- default (printf "%s-secrets" (include "streamlit-app.fullname" .)) .Values.secrets.existingSecret -}}
+{{- default (include "streamlit-app.resourceName" (dict "root" . "suffix" "secrets")) .Values.secrets.existingSecret -}}
 {{- end -}}
 
 {{/* The dashboard Service's target: oauth2-proxy in front, or Streamlit. */}}
@@ -62,8 +81,15 @@ app.kubernetes.io/managed-by: {{ .root.Release.Service }}
 {{- if .Values.oauth2Proxy.enabled }}oauth2-proxy{{ else }}streamlit{{ end -}}
 {{- end -}}
 
+{{/* The app image's HEALTHCHECK command (docker/Dockerfile; tests/chart checks
+they are the same): Streamlit's /_stcore/health on its own port, from inside
+its container, as a JSON list. */}}
+{{- define "streamlit-app.streamlitHealthcheck" -}}
+{{- list "python3" "-c" "import os, urllib.request; urllib.request.urlopen(os.environ.get('HEALTHCHECK_URL', 'http://127.0.0.1:8501/_stcore/health'), timeout=4)" | toJson -}}
+{{- end -}}
+
 {{- define "streamlit-app.apiUrl" -}}
-http://{{ include "streamlit-app.fullname" . }}-api:{{ .Values.api.service.port }}
+http://{{ include "streamlit-app.resourceName" (dict "root" . "suffix" "api") }}:{{ .Values.api.service.port }}
 {{- end -}}
 
 {{/*
@@ -106,7 +132,7 @@ OAUTH2_PROXY_REDIS_PASSWORD: [oauth2-proxy-config]
 {{- define "streamlit-app.secretVolume" -}}
 - name: secrets-{{ .container }}
   secret:
-    secretName: {{ include "streamlit-app.secretName" .root }}
+    secretName: {{ include "streamlit-app.secretName" .root | quote }}
     defaultMode: 0440
     items:
       {{- range $key, $readers := include "streamlit-app.secretKeys" .root | fromYaml }}
@@ -199,9 +225,9 @@ them: non-secret APP_* values here, secrets as files in APP_SECRETS_DIR. */}}
   value: production
 {{- end }}
 - name: APP_API_URL
-  value: {{ include "streamlit-app.apiUrl" . }}
+  value: {{ include "streamlit-app.apiUrl" . | quote }}
 {{- range $name, $value := .Values.appSettings }}
-- name: {{ $name }}
+- name: {{ $name | quote }}
   value: {{ $value | toString | quote }}
 {{- end }}
 {{- end -}}
@@ -298,7 +324,7 @@ APP_DATABASE_VIA, the PgBouncer Service (app/core/settings.py). */}}
 {{- define "streamlit-app.databaseVia" -}}
 {{- if .Values.pgbouncer.enabled }}
 - name: APP_DATABASE_VIA
-  value: {{ include "streamlit-app.fullname" . }}-pgbouncer:{{ include "streamlit-app.pgbouncerPort" . }}
+  value: {{ include "streamlit-app.resourceName" (dict "root" . "suffix" "pgbouncer") }}:{{ include "streamlit-app.pgbouncerPort" . }}
 {{- end }}
 {{- end -}}
 
@@ -308,7 +334,7 @@ volumeMounts. (dict "root" $ "container" "migrate" "args" (list "seed")
 "resources" {...} "mounts" (list ...)) */}}
 {{- define "streamlit-app.commandContainer" -}}
 {{- $root := .root -}}
-- name: {{ .container }}
+- name: {{ .container | quote }}
   image: {{ include "streamlit-app.image" $root }}
   imagePullPolicy: {{ $root.Values.image.pullPolicy }}
   args:
@@ -355,13 +381,13 @@ writable /tmp. (dict "root" $ "container" "api") */}}
 
 {{/* Roll pods when their configuration or the chart's Secret changes. */}}
 {{- define "streamlit-app.checksums" -}}
-checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum }}
+checksum/config: {{ include (print .Template.BasePath "/configmap.yaml") . | sha256sum | quote }}
 {{- include "streamlit-app.secretChecksum" . }}
 {{- end -}}
 
 {{- define "streamlit-app.secretChecksum" -}}
 {{- if not .Values.secrets.existingSecret }}
-checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum }}
+checksum/secret: {{ include (print .Template.BasePath "/secret.yaml") . | sha256sum | quote }}
 {{- else if .Values.secrets.checksum }}
 checksum/secret: {{ .Values.secrets.checksum | quote }}
 {{- end }}
@@ -417,6 +443,14 @@ checkov.io/skip4: CKV_K8S_9=Runs once to completion; no Service routes to it
 {{- end }}
 {{- end -}}
 
+{{/* The Grafana dashboard's uid, one per release and namespace, within
+Grafana's 40 characters: both names (dots made dashes) cut to 31, and 8
+characters of a hash of the two, which keeps long names apart. */}}
+{{- define "streamlit-app.grafanaUid" -}}
+{{- $readable := printf "%s-%s" .Release.Namespace .Release.Name | replace "." "-" | trunc 31 | trimSuffix "-" -}}
+{{- printf "%s-%s" $readable (printf "%s/%s" .Release.Namespace .Release.Name | sha256sum | trunc 8) -}}
+{{- end -}}
+
 {{/* oauth2-proxy's metrics port: metrics_address in files/oauth2-proxy.cfg. */}}
 {{- define "streamlit-app.oauth2ProxyMetricsPort" -}}44180{{- end -}}
 
@@ -428,7 +462,7 @@ port, so the API's whole port is open to those namespaces. */}}
     {{- range .root.Values.metrics.scrapeNamespaces }}
     - namespaceSelector:
         matchLabels:
-          kubernetes.io/metadata.name: {{ . }}
+          kubernetes.io/metadata.name: {{ . | quote }}
     {{- end }}
   ports:
     {{- range .ports }}
