@@ -288,7 +288,11 @@ def test_a_failing_first_install_leaves_nothing_behind(
     cluster, cluster_app_image, installed, tmp_path
 ):
     namespace = cluster.namespace("broken-first")
-    values = write_values(tmp_path / "v.yaml", local_values(), {"migrations": {"enabled": False}})
+    values = write_values(
+        tmp_path / "v.yaml",
+        local_values(),
+        {"migrations": {"enabled": False, "schemaManagedElsewhere": True}},
+    )
     result = make_deploy(
         cluster, cluster_app_image, [PROFILE, values, _broken_settings(installed)], "broken",
         namespace, timeout="60s",

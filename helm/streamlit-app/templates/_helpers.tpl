@@ -233,6 +233,25 @@ them: non-secret APP_* values here, secrets as files in APP_SECRETS_DIR. */}}
 {{- end -}}
 
 {{/*
+A Deployment's replicas: (dict "root" $ "component" "dashboard" "name" $name).
+With the autoscaler on, its count as the cluster has it now (so an upgrade
+neither resets it nor fights the autoscaler), and on the first install (or
+where `lookup` sees no cluster: helm template) minReplicas: omitted, a new
+Deployment would start at 1 pod and `--wait` and `helm test` would pass there.
+*/}}
+{{- define "streamlit-app.replicas" -}}
+{{- $values := index .root.Values .component }}
+{{- if $values.autoscaling.enabled }}
+{{- $scaling := $values.autoscaling }}
+{{- $live := lookup "apps/v1" "Deployment" .root.Release.Namespace .name | default dict }}
+{{- $now := dig "spec" "replicas" $scaling.minReplicas $live | int }}
+replicas: {{ max $scaling.minReplicas $now | min $scaling.maxReplicas }}
+{{- else }}
+replicas: {{ $values.replicaCount }}
+{{- end }}
+{{- end -}}
+
+{{/*
 A Deployment's most pods holding connections during a rollout: twice `pods`.
 The Deployment controller does not count a terminating pod against replicas +
 maxSurge (KEP-3973 makes that opt-in), so it starts a replacement as soon as
