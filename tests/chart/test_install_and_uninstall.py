@@ -1,7 +1,7 @@
 """What a release is on its first install and what it leaves after `helm
 uninstall`, as far as the rendered objects say (tests/cluster/test_install.py
 runs them on a cluster): a schema nobody creates is refused, autoscaled
-Deployments start at the autoscaler's minimum.
+Deployments start at the autoscaler's minimum, the test pod goes once it passed.
 """
 
 from __future__ import annotations
@@ -40,3 +40,14 @@ def test_an_autoscaled_deployment_starts_at_the_autoscalers_minimum(render, prof
     for autoscaler in autoscalers:
         deployment = deployments[autoscaler["spec"]["scaleTargetRef"]["name"]]
         assert deployment["spec"]["replicas"] == autoscaler["spec"]["minReplicas"], autoscaler
+
+
+def test_the_test_pod_is_deleted_once_it_passes(render):
+    """`helm uninstall` leaves hooks behind: a passed smoke pod must not wait for it.
+    A failed one stays for its logs (make deploy prints them, then deletes it)."""
+    (pod,) = [
+        o for o in by_kind(render("minimal"), "Pod")
+        if o["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    ]  # fmt: skip
+    policies = pod["metadata"]["annotations"]["helm.sh/hook-delete-policy"].split(",")
+    assert set(policies) == {"before-hook-creation", "hook-succeeded"}
