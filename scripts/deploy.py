@@ -23,9 +23,10 @@ pod; said so when the chart renders none, tests.enabled=false) and, with
 SMOKE_URL, `python -m app.ops.smoke` from here against the public URL. When
 the upgrade or a gate fails, it prints the release's failing pods (their last
 log lines and events), then rolls back to the revision that ran before, or
-uninstalls a first install (and says "uninstalled" only when Helm had
-recorded one). With secrets.existingSecret, the Secret's checksum is passed
-to the chart so that a rotated Secret rolls pods.
+uninstalls a first install with the hooks Helm leaves (the chart's Secret),
+and says "uninstalled" only when Helm had recorded one. With
+secrets.existingSecret, the Secret's checksum is passed to the chart so that
+a rotated Secret rolls pods.
 
 DRY_RUN=1 prints the helm command, the Secret keys the pods mount, the gates,
 and the manifests `helm template` renders from the same chart, values and
@@ -304,14 +305,36 @@ def _release_scope(args: argparse.Namespace) -> list[str]:
     return [args.release, "--namespace", args.namespace]
 
 
-def undo(helm: str, kubectl: str, args: argparse.Namespace, revision_before: int | None) -> str:
-    """Back to the revision that ran before this deploy, or to no release if
-    there was none; says what it did."""
+Hooks = tuple[tuple[str, str], ...]
+
+
+def hook_objects(objects: list[dict[str, Any]]) -> Hooks:
+    """(kind, name) of each Helm hook the chart renders: `helm uninstall` leaves them."""
+    return tuple(
+        (o["kind"], o["metadata"]["name"])
+        for o in objects
+        if "helm.sh/hook" in (o["metadata"].get("annotations") or {})
+    )
+
+
+def undo(
+    helm: str,
+    kubectl: str,
+    args: argparse.Namespace,
+    revision_before: int | None,
+    hooks: Hooks = (),
+) -> str:
+    """Back to the revision that ran before this deploy, or to nothing if there
+    was none (the release uninstalled, and the hooks it leaves, the chart's
+    Secret and a failed migrations Job among them, deleted); says what it did."""
     _delete_test_pods(kubectl, args)
     if revision_before is None:
         if _deployed_revision(helm, args) is None:
             return "it was a first install and Helm had installed nothing"
         _run([helm, "uninstall", *_release_scope(args), "--wait"])
+        for kind, name in hooks:
+            _run([kubectl, "delete", kind, name, "--namespace", args.namespace,
+                  "--ignore-not-found"])  # fmt: skip
         return "it was a first install, so it was uninstalled"
     rollback = [helm, "rollback", *_release_scope(args), str(revision_before)]
     result = _run([*rollback, "--wait", "--timeout", args.timeout])
@@ -525,14 +548,19 @@ def print_dry_run(
 
 
 def upgrade(
-    helm: str, kubectl: str, args: argparse.Namespace, command: list[str], before: int | None
+    helm: str,
+    kubectl: str,
+    args: argparse.Namespace,
+    command: list[str],
+    before: int | None,
+    hooks: Hooks = (),
 ) -> bool:
     """Run the upgrade; when it fails, show why and undo it back to revision
     `before` (None: no release). Whether it succeeded."""
     if subprocess.run(command, check=False).returncode == 0:
         return True
     report_failing_pods(kubectl, args)
-    outcome = undo(helm, kubectl, args, before)
+    outcome = undo(helm, kubectl, args, before, hooks)
     if before is not None:
         outcome += f" (helm history {args.release} --namespace {args.namespace} says why)"
     print(f"make deploy: helm upgrade failed; {outcome}", file=sys.stderr)
@@ -540,14 +568,19 @@ def upgrade(
 
 
 def run_gates(
-    helm: str, kubectl: str, args: argparse.Namespace, commands: list[list[str]], before: int | None
+    helm: str,
+    kubectl: str,
+    args: argparse.Namespace,
+    commands: list[list[str]],
+    before: int | None,
+    hooks: Hooks = (),
 ) -> bool:
     """Each gate in turn; the first that fails shows the failing pods and undoes
     the deploy (the rollout succeeded but does not work). Whether all passed."""
     for gate in commands:
         if subprocess.run(gate, check=False, cwd=ROOT).returncode != 0:
             report_failing_pods(kubectl, args)
-            outcome = undo(helm, kubectl, args, before)
+            outcome = undo(helm, kubectl, args, before, hooks)
             print(f"make deploy: {shlex.join(gate[:3])} failed; {outcome}", file=sys.stderr)
             return False
     return True
@@ -574,9 +607,10 @@ def main(argv: list[str] | None = None) -> int:
     except Refused as refusal:
         print(f"make deploy: {refusal}", file=sys.stderr)
         return 2
-    if not upgrade(helm, kubectl, args, command, revision_before):
+    hooks = hook_objects(objects)
+    if not upgrade(helm, kubectl, args, command, revision_before, hooks):
         return 1
-    return 0 if run_gates(helm, kubectl, args, checks, revision_before) else 1
+    return 0 if run_gates(helm, kubectl, args, checks, revision_before, hooks) else 1
 
 
 if __name__ == "__main__":

@@ -331,7 +331,8 @@ def _failed_upgrade(monkeypatch, capsys, before: int | None, after: int | None):
     monkeypatch.setattr(deploy, "_run", _fake(calls, answers))
     monkeypatch.setattr(deploy.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 1))
     args = argparse.Namespace(release="web", namespace="apps", timeout="5m")
-    assert deploy.upgrade("helm", "kubectl", args, ["helm", "upgrade"], before) is False
+    hooks = (("Secret", "web-secrets"), ("Job", "web-migrate"))
+    assert deploy.upgrade("helm", "kubectl", args, ["helm", "upgrade"], before, hooks) is False
     return calls, capsys.readouterr().err
 
 
@@ -358,11 +359,17 @@ def test_a_failed_upgrade_prints_the_failing_pods_before_rolling_back(monkeypatc
 
 def test_a_first_install_that_installed_nothing_is_not_said_uninstalled(monkeypatch, capsys):
     """No cluster here (answers faked, as above): Helm recorded no release, so there is
-    nothing to uninstall and make deploy does not claim it did."""
+    nothing to uninstall and make deploy does not claim it did; when it had, the
+    release goes and so do the hooks `helm uninstall` leaves."""
     calls, err = _failed_upgrade(monkeypatch, capsys, before=None, after=None)
     assert "it was a first install and Helm had installed nothing" in err
     assert "uninstalled" not in err
     assert not [c for c in calls if c[:2] == ["helm", "uninstall"]]
+    assert not [c for c in calls if c[:3] == ["kubectl", "delete", "Secret"]]
     calls, err = _failed_upgrade(monkeypatch, capsys, before=None, after=1)
     assert "it was a first install, so it was uninstalled" in err
     assert [c for c in calls if c[:2] == ["helm", "uninstall"]]
+    # The hooks `helm uninstall` leaves: the chart's Secret, a failed migrations Job.
+    deleted = [c[2:4] for c in calls if c[:2] == ["kubectl", "delete"]]
+    assert ["Secret", "web-secrets"] in deleted
+    assert ["Job", "web-migrate"] in deleted
