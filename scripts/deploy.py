@@ -17,17 +17,20 @@ that no real cluster can pull (allowed on the local cluster of cluster/), an
 image the local cluster has neither on its node nor in its own registry, or
 a key the rendered pods mount is missing from the existing Secret. Which
 secrets the pods mount comes from the chart itself (`helm template` with the
-same values and overrides). Then runs `helm upgrade --install --atomic
---wait` (Helm 4: `--rollback-on-failure --wait=watcher`), so a failed rollout
-rolls back (a failed first install is uninstalled), then the gates: `helm
-test` (the in-cluster smoke pod) and, with SMOKE_URL, `python -m app.ops.smoke`
-from here against the public URL; a failed gate rolls back to the previous
-revision, or uninstalls a first install. With secrets.existingSecret, the
-Secret's checksum is passed to the chart so that a rotated Secret rolls pods.
+same values and overrides). Then runs `helm upgrade --install --wait`
+(Helm 4: `--wait=watcher`), then the gates: `helm test` (the in-cluster smoke
+pod; said so when the chart renders none, tests.enabled=false) and, with
+SMOKE_URL, `python -m app.ops.smoke` from here against the public URL. When
+the upgrade or a gate fails, it prints the release's failing pods (their last
+log lines and events), then rolls back to the revision that ran before, or
+uninstalls a first install with the hooks Helm leaves (the chart's Secret),
+and says "uninstalled" only when Helm had recorded one. With
+secrets.existingSecret, the Secret's checksum is passed to the chart so that
+a rotated Secret rolls pods.
 
-DRY_RUN=1 prints the helm command, the Secret keys the pods mount, and the
-manifests `helm template` renders from the same chart, values and overrides
-instead: no cluster needed.
+DRY_RUN=1 prints the helm command, the Secret keys the pods mount, the gates,
+and the manifests `helm template` renders from the same chart, values and
+overrides instead: no cluster needed.
 """
 
 from __future__ import annotations
@@ -273,18 +276,20 @@ def helm_args(args: argparse.Namespace, extra: tuple[str, ...] = ()) -> list[str
     ]
 
 
-def rollback_flags(helm: str) -> list[str]:
-    """Wait for the rollout and roll back if it fails: --atomic in Helm 3, renamed in Helm 4."""
+def wait_flags(helm: str) -> list[str]:
+    """Wait for the rollout. Not --atomic (Helm 4: --rollback-on-failure): its
+    rollback would delete the failing pods before their logs were read; make
+    deploy rolls back itself once it printed them (undo)."""
     version = _run([helm, "version", "--template", "{{.Version}}"]).stdout.strip()
     if version.startswith("v3."):
-        return ["--atomic", "--wait"]
-    return ["--rollback-on-failure", "--wait=watcher"]
+        return ["--wait"]
+    return ["--wait=watcher"]
 
 
 def upgrade_command(helm: str, args: argparse.Namespace, extra: tuple[str, ...] = ()) -> list[str]:
     return [
         helm, "upgrade", "--install", *helm_args(args, extra), "--create-namespace",
-        *rollback_flags(helm), "--timeout", args.timeout,
+        *wait_flags(helm), "--timeout", args.timeout,
     ]  # fmt: skip
 
 
@@ -296,14 +301,133 @@ def _deployed_revision(helm: str, args: argparse.Namespace) -> int | None:
     return json.loads(result.stdout).get("version")
 
 
-def _undo(helm: str, args: argparse.Namespace, revision_before: int | None) -> str:
-    """Back to the revision that ran before this deploy, or nothing if there was none."""
-    scope = [args.release, "--namespace", args.namespace]
+def _release_scope(args: argparse.Namespace) -> list[str]:
+    return [args.release, "--namespace", args.namespace]
+
+
+Hooks = tuple[tuple[str, str], ...]
+
+
+def hook_objects(objects: list[dict[str, Any]]) -> Hooks:
+    """(kind, name) of each Helm hook the chart renders: `helm uninstall` leaves them."""
+    return tuple(
+        (o["kind"], o["metadata"]["name"])
+        for o in objects
+        if "helm.sh/hook" in (o["metadata"].get("annotations") or {})
+    )
+
+
+def undo(
+    helm: str,
+    kubectl: str,
+    args: argparse.Namespace,
+    revision_before: int | None,
+    hooks: Hooks = (),
+) -> str:
+    """Back to the revision that ran before this deploy, or to nothing if there
+    was none (the release uninstalled, and the hooks it leaves, the chart's
+    Secret and a failed migrations Job among them, deleted); says what it did."""
+    _delete_test_pods(kubectl, args)
     if revision_before is None:
-        _run([helm, "uninstall", *scope, "--wait"])
+        if _deployed_revision(helm, args) is None:
+            return "it was a first install and Helm had installed nothing"
+        _run([helm, "uninstall", *_release_scope(args), "--wait"])
+        for kind, name in hooks:
+            _run([kubectl, "delete", kind, name, "--namespace", args.namespace,
+                  "--ignore-not-found"])  # fmt: skip
         return "it was a first install, so it was uninstalled"
-    _run([helm, "rollback", *scope, str(revision_before), "--wait"])
+    rollback = [helm, "rollback", *_release_scope(args), str(revision_before)]
+    result = _run([*rollback, "--wait", "--timeout", args.timeout])
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines() or ["no output"]
+        return f"rolling back to revision {revision_before} failed too: {lines[-1]}"
     return f"rolled back to revision {revision_before}, which ran before"
+
+
+# --- What failed: the release's pods that are not ready ----------------------
+
+LOG_LINES = 20
+
+
+def _failing(pod: dict[str, Any]) -> bool:
+    """A pod that failed, or runs (or waits) without being ready."""
+    status = pod.get("status", {})
+    if status.get("phase") == "Succeeded" or pod["metadata"].get("deletionTimestamp"):
+        return False
+    ready = [c for c in status.get("conditions", []) if c.get("type") == "Ready"]
+    return status.get("phase") == "Failed" or not (ready and ready[0].get("status") == "True")
+
+
+def _pod_state(pod: dict[str, Any]) -> str:
+    """Its phase, and each container that is not running as it should, with why."""
+    status = pod.get("status", {})
+    parts = [status.get("phase", "Unknown")]
+    for container in [
+        *status.get("initContainerStatuses", []),
+        *status.get("containerStatuses", []),
+    ]:
+        state = container.get("state", {})
+        reason = (state.get("waiting") or state.get("terminated") or {}).get("reason")
+        if reason or not container.get("ready"):
+            restarts = container.get("restartCount", 0)
+            parts.append(f"{container['name']}: {reason or 'not ready'} ({restarts} restarts)")
+    return "; ".join(parts)
+
+
+def _events(kubectl: str, args: argparse.Namespace, pod: str) -> list[str]:
+    result = _run([
+        kubectl, "get", "events", "--namespace", args.namespace,
+        "--field-selector", f"involvedObject.name={pod}", "--output", "json",
+    ])  # fmt: skip
+    items = json.loads(result.stdout).get("items", []) if result.returncode == 0 else []
+    items.sort(key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
+    return [
+        f"{e.get('type', '')} {e.get('reason', '')}: {e.get('message', '').strip()}" for e in items
+    ]
+
+
+def report_failing_pods(kubectl: str, args: argparse.Namespace) -> None:
+    """Print, to stderr, each failing pod of the release: its state, its
+    containers' last LOG_LINES log lines (the previous run's too after a
+    restart) and its events: why, before a rollback deletes them."""
+    selector = f"app.kubernetes.io/instance={args.release}"
+    result = _run([
+        kubectl, "get", "pods", "--namespace", args.namespace, "--selector", selector,
+        "--output", "json",
+    ])  # fmt: skip
+    pods = json.loads(result.stdout).get("items", []) if result.returncode == 0 else []
+    failing = [pod for pod in pods if _failing(pod)]
+    if not failing:
+        print(f"make deploy: no failing pod of {args.release} to show", file=sys.stderr)
+        return
+    for pod in failing:
+        name = pod["metadata"]["name"]
+        print(f"make deploy: pod {name}: {_pod_state(pod)}", file=sys.stderr)
+        logs = [kubectl, "logs", "--namespace", args.namespace, name, "--all-containers"]
+        logs += ["--prefix", f"--tail={LOG_LINES}"]
+        runs = [logs]
+        statuses = pod.get("status", {}).get("containerStatuses", [])
+        if any(c.get("restartCount") for c in statuses):
+            runs.insert(0, [*logs, "--previous"])
+        for run in runs:
+            output = _run(run)
+            label = "previous run's logs" if "--previous" in run else "logs"
+            lines = (output.stdout or output.stderr).strip().splitlines()
+            print(f"  last {label}:", file=sys.stderr)
+            for line in lines[-LOG_LINES:] or ["(none)"]:
+                print(f"    {line}", file=sys.stderr)
+        print("  events:", file=sys.stderr)
+        for line in _events(kubectl, args, name) or ["(none)"]:
+            print(f"    {line}", file=sys.stderr)
+    sys.stderr.flush()
+
+
+def _delete_test_pods(kubectl: str, args: argparse.Namespace) -> None:
+    """The smoke pod a failed `helm test` left (its hook policy deletes only a
+    passed one): gone with the release, once its logs were printed."""
+    selector = f"app.kubernetes.io/instance={args.release},app.kubernetes.io/component=smoke-test"
+    _run([kubectl, "delete", "pods", "--namespace", args.namespace, "--selector", selector,
+          "--ignore-not-found", "--wait=false"])  # fmt: skip
 
 
 def _print_secret_keys(secrets: dict[str, list[str]]) -> None:
@@ -311,7 +435,10 @@ def _print_secret_keys(secrets: dict[str, list[str]]) -> None:
         print(f"# Secret {name}: {', '.join(keys)}", flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+# --- make deploy, step by step ------------------------------------------------
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="make deploy", description=__doc__.splitlines()[0])
     parser.add_argument("--values", action="append", default=[])
     parser.add_argument("--release", default="streamlit-app")
@@ -322,78 +449,168 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke-url", default="")
     parser.add_argument("--timeout", default="10m")
     parser.add_argument("--dry-run", action="store_true")
-    args = parser.parse_args(argv)
-    try:
-        helm = _tool("helm", "install Helm 3.14+ or 4 (https://helm.sh/docs/intro/install/)")
-        _check_values_files(args.values)  # readable refusals before helm reads them
-        for name, value in (
-            ("IMAGE_REPOSITORY", args.image_repository),
-            ("IMAGE_TAG", args.image_tag),
-        ):
-            if not value:
-                raise Refused(f"{name} is not set: the image to deploy, e.g. make push first")
-        if args.image_digest and not re.fullmatch(r"sha256:[0-9a-f]{64}", args.image_digest):
-            raise Refused(f"IMAGE_DIGEST={args.image_digest}: expected sha256:<64 hex digits>")
-        manifests, objects = _render(helm, args)
-        secrets = mounted_secrets(objects)
-        # The chart's own Secret carries the values; an existing one is checked in the cluster.
-        created = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Secret"}
-        for name, keys in secrets.items():
-            if name in created:
-                data = created[name].get("stringData") or {}
-                _check_secret_values(f"VALUES={_shown(args)} secrets", data, keys)
-        if args.dry_run:
-            print("+", shlex.join(upgrade_command(helm, args)), flush=True)
-            _print_secret_keys(secrets)
-            print(manifests)
-            return 0
-        kubectl = _tool("kubectl", "install kubectl (https://kubernetes.io/docs/tasks/tools/)")
-        context = _check_context(kubectl)
-        _check_reachable(kubectl, context)
-        _check_image(args, context)
-        if context == LOCAL_CONTEXT:
-            _check_images_on_node(kubectl, objects)
-        extra: tuple[str, ...] = ()
-        for name, keys in secrets.items():
-            if name not in created:
-                data = _secret_data(kubectl, args.namespace, name)
-                _check_secret_values(f"Secret {args.namespace}/{name}", data, keys)
-                # Pods roll when the existing Secret's mounted keys change.
-                extra = (f"secrets.checksum={secret_checksum(data, keys)}",)
-        command = upgrade_command(helm, args, extra)
-        revision_before = _deployed_revision(helm, args)
-        print(f"deploying {args.release} to {context}/{args.namespace}", flush=True)
-        print("+", shlex.join(command), flush=True)
-        _print_secret_keys(secrets)
-    except Refused as refusal:
-        print(f"make deploy: {refusal}", file=sys.stderr)
-        return 2
-    if subprocess.run(command, check=False).returncode != 0:
-        now = _deployed_revision(helm, args)
-        if now is None:
-            outcome = "it was a first install, so it was uninstalled"
-        else:
-            outcome = (
-                f"rolled back: revision {now} runs what revision {revision_before} ran "
-                f"(helm history {args.release} --namespace {args.namespace} says why)"
-            )
-        print(f"make deploy: helm upgrade failed; {outcome}", file=sys.stderr)
-        return 1
-    gates = [[helm, "test", args.release, "--namespace", args.namespace, "--logs"]]
+    return parser.parse_args(argv)
+
+
+def check_inputs(args: argparse.Namespace) -> None:
+    """The values files and the image, refused in one line before helm reads them."""
+    _check_values_files(args.values)
+    for name, value in (("IMAGE_REPOSITORY", args.image_repository), ("IMAGE_TAG", args.image_tag)):
+        if not value:
+            raise Refused(f"{name} is not set: the image to deploy, e.g. make push first")
+    if args.image_digest and not re.fullmatch(r"sha256:[0-9a-f]{64}", args.image_digest):
+        raise Refused(f"IMAGE_DIGEST={args.image_digest}: expected sha256:<64 hex digits>")
+
+
+def check_chart_secrets(args: argparse.Namespace, objects: list[dict[str, Any]]) -> None:
+    """The chart's own Secret carries the values: every mounted key, no trailing newline.
+    (An existing Secret is checked in the cluster: existing_secret_checksum.)"""
+    created = _created_secrets(objects)
+    for name, keys in mounted_secrets(objects).items():
+        if name in created:
+            data = created[name].get("stringData") or {}
+            _check_secret_values(f"VALUES={_shown(args)} secrets", data, keys)
+
+
+def _created_secrets(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == "Secret"}
+
+
+def check_cluster(kubectl: str, args: argparse.Namespace, objects: list[dict[str, Any]]) -> str:
+    """The cluster answers and can run the image: its kube context."""
+    context = _check_context(kubectl)
+    _check_reachable(kubectl, context)
+    _check_image(args, context)
+    if context == LOCAL_CONTEXT:
+        _check_images_on_node(kubectl, objects)
+    return context
+
+
+def existing_secret_checksum(
+    kubectl: str, args: argparse.Namespace, objects: list[dict[str, Any]]
+) -> tuple[str, ...]:
+    """An existing Secret has every mounted key; its checksum as a --set, so that
+    pods roll when its mounted keys change."""
+    extra: tuple[str, ...] = ()
+    created = _created_secrets(objects)
+    for name, keys in mounted_secrets(objects).items():
+        if name not in created:
+            data = _secret_data(kubectl, args.namespace, name)
+            _check_secret_values(f"Secret {args.namespace}/{name}", data, keys)
+            extra = (f"secrets.checksum={secret_checksum(data, keys)}",)
+    return extra
+
+
+def helm_tests(objects: list[dict[str, Any]]) -> list[str]:
+    """The names of the `helm test` hooks the chart renders."""
+    return [
+        o["metadata"]["name"]
+        for o in objects
+        if "test" in (o["metadata"].get("annotations") or {}).get("helm.sh/hook", "").split(",")
+    ]
+
+
+def gates(helm: str, args: argparse.Namespace, objects: list[dict[str, Any]]) -> list[list[str]]:
+    """What must pass after the rollout: `helm test` when the chart renders a test
+    (else it says the in-cluster gate is empty), and the smoke checks from here
+    against SMOKE_URL."""
+    commands = []
+    if helm_tests(objects):
+        # No --logs: it fails on a test pod deleted once it passed (hook-succeeded);
+        # a failed one's logs are printed by report_failing_pods.
+        commands.append([helm, "test", *_release_scope(args)])
+    else:
+        also = "SMOKE_URL's smoke checks are" if args.smoke_url else "nothing is"
+        print(
+            "make deploy: the chart renders no helm test pod (tests.enabled=false): the "
+            f"in-cluster gate is empty; {also} checked after the rollout",
+            file=sys.stderr,
+            flush=True,
+        )
     if args.smoke_url:
         smoke = [sys.executable, "-m", "app.ops.smoke", "--url", args.smoke_url]
         # Sign-in in front when the chart renders its sidecar (whatever its default).
         names = [c["name"] for _, spec in pod_specs(objects) for c in containers(spec)]
         if "oauth2-proxy" in names:
             smoke.append("--auth")
-        gates.append(smoke)
-    for gate in gates:
+        commands.append(smoke)
+    return commands
+
+
+def print_dry_run(
+    helm: str, args: argparse.Namespace, manifests: str, objects: list[dict[str, Any]]
+) -> None:
+    print("+", shlex.join(upgrade_command(helm, args)), flush=True)
+    _print_secret_keys(mounted_secrets(objects))
+    for gate in gates(helm, args, objects):
+        print("# Gate:", shlex.join(gate), flush=True)
+    print(manifests)
+
+
+def upgrade(
+    helm: str,
+    kubectl: str,
+    args: argparse.Namespace,
+    command: list[str],
+    before: int | None,
+    hooks: Hooks = (),
+) -> bool:
+    """Run the upgrade; when it fails, show why and undo it back to revision
+    `before` (None: no release). Whether it succeeded."""
+    if subprocess.run(command, check=False).returncode == 0:
+        return True
+    report_failing_pods(kubectl, args)
+    outcome = undo(helm, kubectl, args, before, hooks)
+    if before is not None:
+        outcome += f" (helm history {args.release} --namespace {args.namespace} says why)"
+    print(f"make deploy: helm upgrade failed; {outcome}", file=sys.stderr)
+    return False
+
+
+def run_gates(
+    helm: str,
+    kubectl: str,
+    args: argparse.Namespace,
+    commands: list[list[str]],
+    before: int | None,
+    hooks: Hooks = (),
+) -> bool:
+    """Each gate in turn; the first that fails shows the failing pods and undoes
+    the deploy (the rollout succeeded but does not work). Whether all passed."""
+    for gate in commands:
         if subprocess.run(gate, check=False, cwd=ROOT).returncode != 0:
-            # The rollout succeeded but does not work: back to what ran before.
-            outcome = _undo(helm, args, revision_before)
+            report_failing_pods(kubectl, args)
+            outcome = undo(helm, kubectl, args, before, hooks)
             print(f"make deploy: {shlex.join(gate[:3])} failed; {outcome}", file=sys.stderr)
-            return 1
-    return 0
+            return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        helm = _tool("helm", "install Helm 3.14+ or 4 (https://helm.sh/docs/intro/install/)")
+        check_inputs(args)
+        manifests, objects = _render(helm, args)
+        check_chart_secrets(args, objects)
+        if args.dry_run:
+            print_dry_run(helm, args, manifests, objects)
+            return 0
+        kubectl = _tool("kubectl", "install kubectl (https://kubernetes.io/docs/tasks/tools/)")
+        context = check_cluster(kubectl, args, objects)
+        command = upgrade_command(helm, args, existing_secret_checksum(kubectl, args, objects))
+        revision_before = _deployed_revision(helm, args)
+        print(f"deploying {args.release} to {context}/{args.namespace}", flush=True)
+        print("+", shlex.join(command), flush=True)
+        _print_secret_keys(mounted_secrets(objects))
+        checks = gates(helm, args, objects)
+    except Refused as refusal:
+        print(f"make deploy: {refusal}", file=sys.stderr)
+        return 2
+    hooks = hook_objects(objects)
+    if not upgrade(helm, kubectl, args, command, revision_before, hooks):
+        return 1
+    return 0 if run_gates(helm, kubectl, args, checks, revision_before, hooks) else 1
 
 
 if __name__ == "__main__":

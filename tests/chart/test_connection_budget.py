@@ -2,7 +2,8 @@
 hold, refused at render time when the database allows fewer.
 
 The expected figure is counted here from the rendered objects (replicas or the
-autoscaler's maximum, each Deployment's rollout surge, GUNICORN_WORKERS,
+autoscaler's maximum, each Deployment's rollout played out under its rendered
+strategy with stopping pods that never finish, GUNICORN_WORKERS,
 PgBouncer's pool from its init container's flags) and from the app's own
 settings read from the rendered environment (its pool bound), the migrations
 Job and the rollup CronJob (one Job at a time), not from the chart's
@@ -43,18 +44,48 @@ def notes(chart, profile: str | None, values: dict[str, Any] | None = None) -> s
     return text
 
 
+def _resolve(value: int | str, pods: int, *, up: bool) -> int:
+    """maxSurge (rounded up) or maxUnavailable (rounded down), as the controller reads them."""
+    if str(value).endswith("%"):
+        share = pods * int(str(value)[:-1]) / 100
+        return math.ceil(share) if up else math.floor(share)
+    return int(value)
+
+
+def rollout_peak(pods: int, strategy: dict[str, Any]) -> int:
+    """The most pods of a Deployment alive during one rolling update, played out
+    step by step as the Deployment controller runs it: new pods up to replicas +
+    maxSurge counting only pods that are not stopping, old pods stopped while
+    the available ones stay at replicas - maxUnavailable. Worst case: each new
+    pod ready at once, no stopping pod ever gone (a preStop pause, a grace
+    period, PgBouncer serving its clients after SIGTERM)."""
+    rolling = strategy.get("rollingUpdate", {})
+    assert strategy.get("type", "RollingUpdate") == "RollingUpdate", strategy
+    surge = _resolve(rolling.get("maxSurge", "25%"), pods, up=True)
+    unavailable = _resolve(rolling.get("maxUnavailable", "25%"), pods, up=False)
+    if surge == unavailable == 0:
+        unavailable = 1  # the controller's own rule
+    old, new, stopping, peak = pods, 0, 0, pods
+    while old or new < pods:
+        grown = min(pods, new + max(0, pods + surge - old - new))
+        down = max(0, min(old, old + grown - (pods - unavailable)))
+        assert grown > new or down, "the rollout would not progress"
+        new = grown
+        peak = max(peak, old + new + stopping)
+        old, stopping = old - down, stopping + down
+        peak = max(peak, old + new + stopping)
+    return peak
+
+
 def peak_pods(objects: list[dict[str, Any]], deployment: dict[str, Any]) -> int:
-    """A Deployment's most pods: its autoscaler's maximum or replicas, plus the surge."""
+    """A Deployment's most pods: its autoscaler's maximum or replicas, through a rollout."""
     autoscalers = [
         h
         for h in by_kind(objects, "HorizontalPodAutoscaler")
         if h["spec"]["scaleTargetRef"]["name"] == deployment["metadata"]["name"]
     ]
     pods = autoscalers[0]["spec"]["maxReplicas"] if autoscalers else deployment["spec"]["replicas"]
-    surge = deployment["spec"].get("strategy", {}).get("rollingUpdate", {}).get("maxSurge", "25%")
-    return pods + (
-        math.ceil(pods * int(surge[:-1]) / 100) if str(surge).endswith("%") else int(surge)
-    )
+    return rollout_peak(pods, deployment["spec"].get("strategy", {}))
 
 
 def peak_processes(objects: list[dict[str, Any]], component: str) -> tuple[int, int]:
@@ -165,15 +196,15 @@ def test_autoscaling_counts_the_maximum_and_zero_turns_the_check_off(chart):
     with pytest.raises(helm_python.HelmError, match=r"database\.maxConnections"):
         notes(chart, "minimal", scaled)
     unchecked = notes(chart, "minimal", {**scaled, "database": {"maxConnections": 0}})
-    # 40 pods and a 10-pod surge at the default bound of 10 connections each.
-    assert "dashboard 500," in unchecked
+    # 40 pods and 40 stopping beside them at the chart's default bound of 7 each.
+    assert "dashboard 560," in unchecked
     assert "allowed" not in unchecked
 
 
 def test_with_pgbouncer_postgresql_sees_its_pools_and_the_pods_its_client_limit(chart):
     """Autoscaling the dashboard adds PgBouncer clients, not PostgreSQL connections;
     the pods' pools at their peak must fit in one PgBouncer."""
-    scaled = {"dashboard": {"autoscaling": {"maxReplicas": 60}}}
+    scaled = {"dashboard": {"autoscaling": {"maxReplicas": 40}}}
     text = notes(chart, "pgbouncer", scaled)
     assert POOLED_LINE.search(text).group(1) == POOLED_LINE.search(notes(chart, "pgbouncer")).group(
         1
@@ -187,7 +218,41 @@ def test_with_pgbouncer_postgresql_sees_its_pools_and_the_pods_its_client_limit(
         notes(chart, "pgbouncer", {**scaled, "pgbouncer": {"maxClientConnections": clients - 1}})
     with pytest.raises(
         helm_python.HelmError,
-        match=r"database\.maxConnections: .*\(PgBouncer 33: 3 pods x 11, migrations 1, rollup 0\).*"
+        match=r"database\.maxConnections: .*\(PgBouncer 40: 4 pods x 10, migrations 1, rollup 0\).*"
         r"Lower pgbouncer\.replicaCount, pgbouncer\.poolSize or pgbouncer\.reservePool",
     ):
         notes(chart, "pgbouncer", {"pgbouncer": {"poolSize": 9}})
+
+
+@pytest.mark.parametrize(
+    ("profile", "before", "message"),
+    [
+        (
+            "pgbouncer",
+            {"pgbouncer": {"poolSize": 5, "reservePool": 2}},
+            r"at most 29 PostgreSQL connections "
+            r"\(PgBouncer 28: 4 pods x 7, migrations 1, rollup 0\)"
+            r".*more than the 25 the database allows it\. Lower pgbouncer\.replicaCount, "
+            r"pgbouncer\.poolSize or pgbouncer\.reservePool",
+        ),
+        (
+            "production",
+            {"appSettings": {"APP_DB_MAX_OVERFLOW": "2"}},
+            r"at most 222 PostgreSQL connections \(dashboard 100, API 120, migrations 1, rollup 1;"
+            r".*more than the 190 the database allows it\. Lower dashboard/api replicas, "
+            r"autoscaling\.maxReplicas, api\.workers or appSettings\.APP_DB_POOL_SIZE",
+        ),
+    ],
+    ids=["pgbouncer", "production"],
+)
+def test_a_profile_that_fits_only_without_the_rollout_overlap_is_refused(
+    chart, profile: str, before: dict, message: str
+):
+    """The profiles as they were: 22 of 25 and 147 of 190 counting a 25% surge, 29
+    and 222 once every pod may run beside a stopping one (PgBouncer 1.23+ keeps
+    serving its clients after SIGTERM, through the preStop pause and grace period)."""
+    with pytest.raises(
+        helm_python.HelmError,
+        match=r"database\.maxConnections: the release could open " + message,
+    ):
+        notes(chart, profile, before)

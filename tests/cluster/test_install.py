@@ -22,6 +22,7 @@ from tests.support.tools import ROOT, free_port
 NAMESPACE = "minimal"
 RELEASE = "minimal"
 DASHBOARD = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=dashboard"
+SMOKE_TEST = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=smoke-test"
 PROFILE = ROOT / "helm/streamlit-app/ci/minimal-values.yaml"
 FULLNAME = f"{RELEASE}-streamlit-app"  # the prefix of the release's objects
 ROLLUP_SCHEDULE = "0 0 31 12 *"  # 31 December, midnight
@@ -45,11 +46,19 @@ def installed(cluster, cluster_app_image, postgres_image, tmp_path_factory):
     return {"result": result, "values": [PROFILE, local], "tmp": tmp}
 
 
-def test_make_deploy_runs_helm_test_as_its_gate(installed):
+def test_make_deploy_runs_helm_test_as_its_gate(cluster, installed):
+    """The smoke pod passed and is gone (hook-succeeded), so `helm uninstall`,
+    which leaves hooks, has none to leave. (Not yet run: written without a
+    cluster, #22 item 4; it used to read the pod's report from `helm test
+    --logs`, which fails on a pod deleted once it passed.)"""
     output = installed["result"].stdout
-    # helm test --logs prints the smoke pod's own report.
-    assert "PASS websocket-run" in output
-    assert "OK: 0 of the checks failed" in output
+    assert re.search(r"TEST SUITE:\s+\S+-smoke", output), output
+    assert re.search(r"Phase:\s+Succeeded", output), output
+    left = cluster.kubectl(
+        "get", "pods", "--namespace", NAMESPACE, "--output", "name",
+        "--selector", SMOKE_TEST,
+    )  # fmt: skip
+    assert left.strip() == ""
 
 
 def test_make_deploy_states_a_connection_budget_the_database_allows(cluster, installed):
@@ -213,6 +222,7 @@ def test_a_failed_rollout_rolls_back_to_the_working_revision(cluster, cluster_ap
     result = make_deploy(cluster, cluster_app_image, values, RELEASE, NAMESPACE, timeout="90s")
     assert result.returncode != 0
     assert "helm upgrade failed; rolled back" in result.stderr
+    _assert_failing_pods_shown(result.stderr)
     history = json.loads(
         cluster.run("helm", "history", RELEASE, "--namespace", NAMESPACE, "-o", "json").stdout
     )
@@ -284,17 +294,40 @@ def test_a_failing_smoke_gate_rolls_back_a_release_that_rolled_out(
     assert history[-1]["description"] == f"Rollback to {before}"
 
 
+def _assert_failing_pods_shown(stderr: str) -> None:
+    """make deploy printed, before it rolled back, a failing pod of the new
+    revision: its state, the app's refusal of the malformed setting from the
+    pod's logs, and its events. (Not yet run: written without a cluster, #22
+    item 4; tests/deploy checks the same with kubectl's answers faked.)"""
+    shown = stderr[: stderr.index("make deploy: helm upgrade failed")]
+    assert re.search(r"make deploy: pod \S+-dashboard-\S+: ", shown), stderr
+    assert re.search(r"^    .*APP_DB_POOL_SIZE", shown, re.MULTILINE), stderr
+    assert "  events:\n    " in shown, stderr
+
+
 def test_a_failing_first_install_leaves_nothing_behind(
     cluster, cluster_app_image, installed, tmp_path
 ):
     namespace = cluster.namespace("broken-first")
-    values = write_values(tmp_path / "v.yaml", local_values(), {"migrations": {"enabled": False}})
+    values = write_values(
+        tmp_path / "v.yaml",
+        local_values(),
+        {"migrations": {"enabled": False, "schemaManagedElsewhere": True}},
+    )
     result = make_deploy(
         cluster, cluster_app_image, [PROFILE, values, _broken_settings(installed)], "broken",
         namespace, timeout="60s",
     )  # fmt: skip
     assert result.returncode != 0
     assert "it was a first install, so it was uninstalled" in result.stderr
+    _assert_failing_pods_shown(result.stderr)
+    # Nor the hooks `helm uninstall` leaves: the chart's Secret above all.
+    # (Not yet run: written without a cluster, #22 item 4.)
+    left = cluster.kubectl(
+        "get", "secrets,jobs", "--namespace", namespace, "--output", "name",
+        "--selector", "app.kubernetes.io/instance=broken",
+    )  # fmt: skip
+    assert left.strip() == ""
     status = cluster.run("helm", "status", "broken", "--namespace", namespace, check=False)
     assert status.returncode != 0
     assert "not found" in status.stderr

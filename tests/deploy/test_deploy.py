@@ -7,6 +7,9 @@ the rollout itself) are not exercised: they stop at the kube-context check.
 
 from __future__ import annotations
 
+import argparse
+import importlib.util
+import json
 import os
 import shlex
 import subprocess
@@ -174,8 +177,9 @@ def test_dry_run_command_renders_what_the_chart_engine_renders(
     assert command[1:4] == ["upgrade", "--install", "streamlit-app"]
     assert command[4] == str(CHART)
     assert "--create-namespace" in command
-    helm4 = {"--rollback-on-failure", "--wait=watcher"}  # Helm 4's names for --atomic --wait
-    assert {"--atomic", "--wait"} <= set(command) or helm4 <= set(command)
+    assert "--wait" in command or "--wait=watcher" in command  # Helm 3, Helm 4
+    # make deploy rolls back itself, once it printed why the rollout failed.
+    assert not {"--atomic", "--rollback-on-failure"} & set(command)
     assert command[command.index("--namespace") + 1] == "team-a"
     assert command[command.index("--values") + 1] == values
     # helm template with the same arguments and the chart engine the tests use agree.
@@ -243,3 +247,129 @@ def test_every_place_spells_the_secrets_alike(tool_path: str, tmp_path: Path, re
     assert result.returncode == 0, result.stderr
     (line,) = [line for line in result.stdout.splitlines() if line.startswith("# Secret ")]
     assert line == f"# Secret streamlit-app-secrets: {', '.join(sorted(mounted))}"
+
+
+@pytest.mark.parametrize("tests", [True, False])
+def test_an_empty_test_gate_is_reported(tool_path: str, tmp_path: Path, tests: bool):
+    """tests.enabled=false leaves `helm test` nothing to run: said, not passed silently."""
+    values = _values_file(tmp_path, merge(profile_values("minimal"), {"tests": {"enabled": tests}}))
+    result = deploy("--values", values, *IMAGE, "--dry-run", path=tool_path)
+    assert result.returncode == 0, result.stderr
+    gates = [line for line in result.stdout.splitlines() if line.startswith("# Gate: ")]
+    if tests:
+        (gate,) = gates
+        assert shlex.split(gate.removeprefix("# Gate: "))[1:] == [
+            "test",
+            "streamlit-app",
+            "--namespace",
+            "streamlit-app",
+        ]
+        assert "gate is empty" not in result.stderr
+    else:
+        assert gates == []
+        assert (
+            "the chart renders no helm test pod (tests.enabled=false): the in-cluster gate "
+            "is empty; nothing is checked after the rollout" in result.stderr
+        )
+
+
+# --- A failed rollout, with kubectl's and helm's answers faked -----------------
+
+
+def _deploy_module():
+    spec = importlib.util.spec_from_file_location("deploy_under_test", ROOT / "scripts/deploy.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CRASHING = {
+    "metadata": {"name": "web-dashboard-7f9-abc"},
+    "status": {
+        "phase": "Running",
+        "conditions": [{"type": "Ready", "status": "False"}],
+        "containerStatuses": [{
+            "name": "dashboard", "ready": False, "restartCount": 3,
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+        }],
+    },
+}  # fmt: skip
+BACK_OFF = {
+    "type": "Warning",
+    "reason": "BackOff",
+    "message": "Back-off restarting failed container",
+    "lastTimestamp": "2026-12-07T23:00:00Z",
+}
+SERVING = {
+    "metadata": {"name": "web-dashboard-5c4-old"},
+    "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+}
+
+
+def _fake(calls: list[list[str]], answers: dict[str, tuple[int, str]]):
+    """A stand-in for deploy._run: records each command and answers by its first words."""
+
+    def run(argv: list[str], **_):
+        calls.append(argv)
+        words = " ".join(argv[:3])
+        code, out = next((a for k, a in answers.items() if words.startswith(k)), (0, ""))
+        return subprocess.CompletedProcess(argv, code, stdout=out, stderr="")
+
+    return run
+
+
+def _failed_upgrade(monkeypatch, capsys, before: int | None, after: int | None):
+    deploy = _deploy_module()
+    calls: list[list[str]] = []
+    status = (0, json.dumps({"version": after})) if after else (1, "")
+    answers = {
+        "kubectl get pods": (0, json.dumps({"items": [SERVING, CRASHING]})),
+        "kubectl logs --namespace": (0, "dashboard: APP_DB_POOL_SIZE: not an integer\n"),
+        "kubectl get events": (0, json.dumps({"items": [BACK_OFF]})),
+        "helm status web": status,
+    }
+    monkeypatch.setattr(deploy, "_run", _fake(calls, answers))
+    monkeypatch.setattr(deploy.subprocess, "run", lambda *a, **k: subprocess.CompletedProcess(a, 1))
+    args = argparse.Namespace(release="web", namespace="apps", timeout="5m")
+    hooks = (("Secret", "web-secrets"), ("Job", "web-migrate"))
+    assert deploy.upgrade("helm", "kubectl", args, ["helm", "upgrade"], before, hooks) is False
+    return calls, capsys.readouterr().err
+
+
+def test_a_failed_upgrade_prints_the_failing_pods_before_rolling_back(monkeypatch, capsys):
+    """No cluster here: kubectl's and helm's answers are faked (deploy._run), so this
+    checks what make deploy asks and prints, in which order. On a cluster:
+    tests/cluster/test_install.py, test_a_failed_rollout_rolls_back_to_the_working_revision."""
+    calls, err = _failed_upgrade(monkeypatch, capsys, before=3, after=4)
+    assert (
+        "make deploy: pod web-dashboard-7f9-abc: Running; dashboard: CrashLoopBackOff "
+        "(3 restarts)" in err
+    )
+    assert "    dashboard: APP_DB_POOL_SIZE: not an integer" in err
+    assert "    Warning BackOff: Back-off restarting failed container" in err
+    assert "web-dashboard-5c4-old" not in err  # a ready pod of the old revision
+    assert "helm upgrade failed; rolled back to revision 3, which ran before" in err
+    order = [" ".join(c[:2]) for c in calls]
+    assert order.index("kubectl logs") < order.index("helm rollback")
+    (logs_previous, logs) = [c for c in calls if c[:2] == ["kubectl", "logs"]]
+    assert "--previous" in logs_previous
+    assert "--previous" not in logs
+    assert "--tail=20" in logs
+
+
+def test_a_first_install_that_installed_nothing_is_not_said_uninstalled(monkeypatch, capsys):
+    """No cluster here (answers faked, as above): Helm recorded no release, so there is
+    nothing to uninstall and make deploy does not claim it did; when it had, the
+    release goes and so do the hooks `helm uninstall` leaves."""
+    calls, err = _failed_upgrade(monkeypatch, capsys, before=None, after=None)
+    assert "it was a first install and Helm had installed nothing" in err
+    assert "uninstalled" not in err
+    assert not [c for c in calls if c[:2] == ["helm", "uninstall"]]
+    assert not [c for c in calls if c[:3] == ["kubectl", "delete", "Secret"]]
+    calls, err = _failed_upgrade(monkeypatch, capsys, before=None, after=1)
+    assert "it was a first install, so it was uninstalled" in err
+    assert [c for c in calls if c[:2] == ["helm", "uninstall"]]
+    # The hooks `helm uninstall` leaves: the chart's Secret, a failed migrations Job.
+    deleted = [c[2:4] for c in calls if c[:2] == ["kubectl", "delete"]]
+    assert ["Secret", "web-secrets"] in deleted
+    assert ["Job", "web-migrate"] in deleted

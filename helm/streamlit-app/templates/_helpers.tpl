@@ -232,19 +232,49 @@ them: non-secret APP_* values here, secrets as files in APP_SECRETS_DIR. */}}
 {{- end }}
 {{- end -}}
 
-{{/* A Deployment's most pods during a rolling update: `pods` plus the
-surge (Kubernetes' default 25%, rounded up). */}}
+{{/*
+A Deployment's replicas: (dict "root" $ "component" "dashboard" "name" $name).
+With the autoscaler on, its count as the cluster has it now (so an upgrade
+neither resets it nor fights the autoscaler), and on the first install (or
+where `lookup` sees no cluster: helm template) minReplicas: omitted, a new
+Deployment would start at 1 pod and `--wait` and `helm test` would pass there.
+*/}}
+{{- define "streamlit-app.replicas" -}}
+{{- $values := index .root.Values .component }}
+{{- if $values.autoscaling.enabled }}
+{{- $scaling := $values.autoscaling }}
+{{- $live := lookup "apps/v1" "Deployment" .root.Release.Namespace .name | default dict }}
+{{- $now := dig "spec" "replicas" $scaling.minReplicas $live | int }}
+replicas: {{ max $scaling.minReplicas $now | min $scaling.maxReplicas }}
+{{- else }}
+replicas: {{ $values.replicaCount }}
+{{- end }}
+{{- end -}}
+
+{{/*
+A Deployment's most pods holding connections during a rollout: twice `pods`.
+The Deployment controller does not count a terminating pod against replicas +
+maxSurge (KEP-3973 makes that opt-in), so it starts a replacement as soon as
+an old pod begins to stop, while the old one still holds its pool: through
+its preStop pause and its shutdown, up to its grace period (PgBouncer 1.23+
+keeps serving its clients after SIGTERM). New pods become ready faster than
+old ones stop, so every one of the `pods` old pods can be stopping while
+`pods` new ones run: whatever maxSurge and maxUnavailable say, one rollout
+peaks at 2 x pods (one rollout or scale-in at a time; a second within the
+first's grace period can add more).
+*/}}
 {{- define "streamlit-app.rolloutPeak" -}}
-{{- add . (div (add . 3) 4) -}}
+{{- mul . 2 -}}
 {{- end -}}
 
 {{/*
 The most PostgreSQL connections the release can hold at once, as YAML: each
 process's pool bound (APP_DB_POOL_SIZE + APP_DB_MAX_OVERFLOW, defaults as in
 app/core/settings.py) times the processes that can run together. A Deployment
-peaks at its most pods (the autoscaler's maximum, else its replicas) plus a
-rolling update's surge; each API pod runs `workers` processes; the migrations
-Job and the rollup CronJob's Job (one at a time) hold one connection each.
+peaks at its most pods (the autoscaler's maximum, else its replicas) and as
+many again stopping during a rollout (rolloutPeak); each API pod runs
+`workers` processes; the migrations Job and the rollup CronJob's Job (one at
+a time) hold one connection each.
 With PgBouncer the pods' pools are its clients (`clients`, bounded by one
 replica's max_client_conn) and PostgreSQL sees PgBouncer's pods at their peak
 times each one's pool.
@@ -309,10 +339,10 @@ more than one PgBouncer accepts. */}}
 {{- $limit := int .Values.database.maxConnections }}
 {{- $lower := .Values.pgbouncer.enabled | ternary "pgbouncer.replicaCount, pgbouncer.poolSize or pgbouncer.reservePool" "dashboard/api replicas, autoscaling.maxReplicas, api.workers or appSettings.APP_DB_POOL_SIZE/APP_DB_MAX_OVERFLOW, or turn on pgbouncer.enabled" }}
 {{- if and $limit (gt (int $budget.total) $limit) }}
-{{- fail (printf "database.maxConnections: the release could open %s, more than the %d the database allows it. Lower %s (chart README, Connection budget)" (include "streamlit-app.connectionBudgetLine" .) $limit $lower) }}
+{{- fail (printf "database.maxConnections: the release could open %s in a rollout (every pod beside a stopping one), more than the %d the database allows it. Lower %s (chart README, Connection budget)" (include "streamlit-app.connectionBudgetLine" .) $limit $lower) }}
 {{- end }}
 {{- if and .Values.pgbouncer.enabled (gt (int $budget.clients) (int .Values.pgbouncer.maxClientConnections)) }}
-{{- fail (printf "pgbouncer.maxClientConnections: the pods could open %s, more than the %d one PgBouncer accepts (they all land on one while another restarts). Raise it, or lower dashboard/api replicas, autoscaling.maxReplicas, api.workers or appSettings.APP_DB_POOL_SIZE/APP_DB_MAX_OVERFLOW (chart README, Connection budget)" (include "streamlit-app.poolerClientsLine" .) (int .Values.pgbouncer.maxClientConnections)) }}
+{{- fail (printf "pgbouncer.maxClientConnections: the pods could open %s in a rollout (every pod beside a stopping one), more than the %d one PgBouncer accepts (they all land on one while another restarts). Raise it, or lower dashboard/api replicas, autoscaling.maxReplicas, api.workers or appSettings.APP_DB_POOL_SIZE/APP_DB_MAX_OVERFLOW (chart README, Connection budget)" (include "streamlit-app.poolerClientsLine" .) (int .Values.pgbouncer.maxClientConnections)) }}
 {{- end }}
 {{- end -}}
 
