@@ -19,7 +19,7 @@ def test_run_local_serves_dashboard_and_api_on_sqlite(tmp_path: Path):
         # The script prints its addresses after its own poll of both services,
         # which may come a moment after ours.
         line = f"Dashboard: {local.dashboard_url}"
-        output = wait_until(lambda: (text := local.log.read_text()) if line in text else "", line)
+        output = wait_until(lambda: text if line in (text := local.log.read_text()) else "", line)
         assert "seeded" not in output  # demo data only when asked
         assert "setup plugin" not in output  # no library chatter buries the addresses
         banner = output.index(line)
