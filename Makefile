@@ -129,7 +129,7 @@ UP_FLAGS ?= --detach --build
 COMPOSE_ENV += $(if $(wildcard /run/systemd/system),,DISABLE_HC_SYSTEMD=true)
 endif
 
-.PHONY: image push up down logs secrets deploy standins
+.PHONY: image push up down logs secrets deploy standins backup restore
 
 image: ## build the app image (IMAGE=..., PYTHON_IMAGE=... for another base)
 	$(CONTAINER_ENGINE) build $(if $(filter podman,$(CONTAINER_ENGINE)),--format docker) \
@@ -193,6 +193,28 @@ down: $(COMPOSE_DEPS) ## stop the stack (data stays in its volume; DOWN_FLAGS=--
 
 logs: $(COMPOSE_DEPS) ## follow the stack's logs
 	$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) logs --follow --tail=100
+
+# Backups of the compose database (docker/README.md, "Backups"): one folder per
+# backup, named by its UTC time, under BACKUP_DIR.
+BACKUP_DIR ?= backups
+# make backup BACKUP_KEEP=N also removes all but the N newest backups (0: none removed).
+BACKUP_KEEP ?= 0
+# The services that write to the database: make restore stops them meanwhile.
+DB_WRITERS := api dashboard-1 dashboard-2
+
+backup: $(COMPOSE_DEPS) ## pg_dump the running stack's database to backups/<UTC time>/app.dump (BACKUP_KEEP=N: keep the N newest)
+	$(COMPOSE_ENV) scripts/compose-backup.sh backup "$(BACKUP_DIR)" "$(BACKUP_KEEP)" -- $(COMPOSE) $(COMPOSE_FILES)
+
+restore: $(COMPOSE_DEPS) ## restore a backup into the running stack: make restore FILE=backups/<UTC time>/app.dump
+	@test -n "$(FILE)" || { echo "make restore: say which backup, e.g. make restore FILE=$(BACKUP_DIR)/20250101T030000Z/app.dump (make backup writes them)"; exit 2; }
+	@test -f "$(FILE)" || { echo "make restore: FILE=$(FILE) is not a file; nothing was stopped or restored"; exit 2; }
+	$(COMPOSE_ENV) DB_WRITERS="$(DB_WRITERS)" scripts/compose-backup.sh restore "$(FILE)" -- $(COMPOSE) $(COMPOSE_FILES)
+ifeq ($(CONTAINER_ENGINE),docker)
+	$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) up --detach --no-deps --no-recreate --wait --wait-timeout $(UP_TIMEOUT) $(DB_WRITERS)
+else
+	scripts/compose-wait.sh $(UP_TIMEOUT) $$($(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) ps --quiet)
+endif
+	@echo "make restore: $(FILE) restored; $(DB_WRITERS) are healthy again on the restored data."
 
 loadtest: $(VENV)/.app ## browserless sessions against any Streamlit app: make loadtest URL=... [SCENARIO=file.toml] [LOADTEST_ARGS="--page notes --sessions 50 --sign-in EMAIL", or "--discover"]
 	@test -n "$(URL)" || { echo "make loadtest: set URL, e.g. make loadtest URL=http://127.0.0.1:8501 (SCENARIO defaults to app/ops/scenarios/platform.toml)"; exit 2; }

@@ -14,36 +14,9 @@ import requests
 
 from tests.support import browser, sticky
 from tests.support.cluster import wait_for
-from tests.support.compose import SECRETS, Stack
+from tests.support.compose import SECRETS, Stack, smoke, states
 from tests.support.edge import cookie_jar, sign_in
 from tests.support.image import podman
-
-SMOKE_OK = "OK: 0 of the checks failed"
-
-
-def states(stack: Stack) -> dict[str, str]:
-    """Each service's state: its own health check run now, else running or exited."""
-    found = {}
-    for service, name in stack.containers().items():
-        state = podman(
-            "inspect", "--format",
-            "{{.State.Status}} {{.State.ExitCode}} {{if .Config.Healthcheck}}check{{end}}", name,
-        ).stdout.split()  # fmt: skip
-        if state[0] == "running" and state[-1] == "check":
-            checked = podman("healthcheck", "run", name, check=False).returncode == 0
-            found[service] = "healthy" if checked else "unhealthy"
-        else:
-            found[service] = " ".join(state[:2])
-    return found
-
-
-def smoke(stack: Stack) -> str:
-    result = stack.make(
-        "smoke", f"URL={stack.url}", f"SMOKE_ARGS=--auth --api-url {stack.url}/api", timeout=300
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert SMOKE_OK in result.stdout
-    return result.stdout
 
 
 def test_make_up_brings_every_service_to_healthy(stack: Stack):

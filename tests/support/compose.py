@@ -69,6 +69,35 @@ class Stack:
         return {name: (self.checkout / "secrets" / name).read_text().strip() for name in SECRETS}
 
 
+SMOKE_OK = "OK: 0 of the checks failed"
+
+
+def states(stack: Stack) -> dict[str, str]:
+    """Each service's state: its own health check run now, else running or exited."""
+    found = {}
+    for service, name in stack.containers().items():
+        state = podman(
+            "inspect", "--format",
+            "{{.State.Status}} {{.State.ExitCode}} {{if .Config.Healthcheck}}check{{end}}", name,
+        ).stdout.split()  # fmt: skip
+        if state[0] == "running" and state[-1] == "check":
+            checked = podman("healthcheck", "run", name, check=False).returncode == 0
+            found[service] = "healthy" if checked else "unhealthy"
+        else:
+            found[service] = " ".join(state[:2])
+    return found
+
+
+def smoke(stack: Stack) -> str:
+    """`make smoke` through the published port, signed-in checks included: it passes."""
+    result = stack.make(
+        "smoke", f"URL={stack.url}", f"SMOKE_ARGS=--auth --api-url {stack.url}/api", timeout=300
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert SMOKE_OK in result.stdout
+    return result.stdout
+
+
 def copy_checkout(target: Path) -> Path:
     """The tracked and untracked-but-not-ignored files, as a fresh clone of this
     working tree would have them (no secrets/, no .env), timestamps kept so the
