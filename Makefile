@@ -58,7 +58,7 @@ lint: $(VENV)/.dev $(SCAN_VENV)/.scan ## ruff, shellcheck, hadolint, actionlint,
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(SCAN_VENV)/bin/shellcheck .ci/run $$(git ls-files '*.sh')
-	$(SCAN_VENV)/bin/hadolint --failure-threshold style docker/Dockerfile docker/standins/*/Containerfile
+	$(SCAN_VENV)/bin/hadolint --failure-threshold style docker/Dockerfile docker/certbot/Dockerfile docker/standins/*/Containerfile
 	@for tool in actionlint helm; do PATH="$(LINT_PATH)" command -v $$tool >/dev/null || \
 	  { echo "make lint: $$tool not found; build it with scripts/install-test-deps.sh --lint-tools"; exit 2; }; done
 	PATH="$(LINT_PATH)" actionlint -no-color
