@@ -58,7 +58,7 @@ lint: $(VENV)/.dev $(SCAN_VENV)/.scan ## ruff, shellcheck, hadolint, actionlint,
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(SCAN_VENV)/bin/shellcheck .ci/run $$(git ls-files '*.sh')
-	$(SCAN_VENV)/bin/hadolint --failure-threshold style docker/Dockerfile docker/standins/*/Containerfile
+	$(SCAN_VENV)/bin/hadolint --failure-threshold style docker/Dockerfile docker/certbot/Dockerfile docker/standins/*/Containerfile
 	@for tool in actionlint helm; do PATH="$(LINT_PATH)" command -v $$tool >/dev/null || \
 	  { echo "make lint: $$tool not found; build it with scripts/install-test-deps.sh --lint-tools"; exit 2; }; done
 	PATH="$(LINT_PATH)" actionlint -no-color
@@ -109,7 +109,13 @@ PUBLIC_URL ?= http://localhost:$(HTTP_PORT)
 UP_TIMEOUT ?= 600
 # `make down DOWN_FLAGS=--volumes` also deletes the database volume.
 DOWN_FLAGS ?=
-COMPOSE_FILES := -f docker/compose.yaml -f docker/compose.override.yaml $(if $(wildcard .env),--env-file .env)
+# The stack on top of compose.yaml: dev (compose.override.yaml: a local provider,
+# plain HTTP on loopback) or production (compose.production.yaml: HTTPS with an
+# ACME certificate, your provider; docker/README.md). STACK=production in .env
+# makes every make up/down/logs use it.
+STACK ?= dev
+STACK_FILE := docker/compose.$(if $(filter production,$(STACK)),production,override).yaml
+COMPOSE_FILES := -f docker/compose.yaml -f $(STACK_FILE) $(if $(wildcard .env),--env-file .env)
 # What the compose files substitute (see .env.example), as make resolved it.
 COMPOSE_ENV = APP_IMAGE=$(IMAGE) HTTP_PORT=$(HTTP_PORT) PUBLIC_URL=$(PUBLIC_URL) DEMO_DATA=$(DEMO_DATA) \
   IDP_PORT=$(IDP_PORT) API_PORT=$(API_PORT) DASHBOARD_PORT=$(DASHBOARD_PORT) \
@@ -170,7 +176,7 @@ secrets: ## generate local secrets into secrets/ (kept if present)
 standins: ## build local stand-ins for compose's public images (machines without a registry; podman)
 	@scripts/build-standins.sh
 
-up: secrets $(COMPOSE_DEPS) ## start the whole stack (compose) with a dev login, wait until healthy; prints the URL
+up: secrets $(COMPOSE_DEPS) ## start the whole stack (compose) with a dev login (STACK=production: HTTPS, your provider), wait until healthy; prints the URL
 ifeq ($(CONTAINER_ENGINE),docker)
 	$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) up $(UP_FLAGS)
 else
@@ -186,7 +192,7 @@ endif
 	@# Two dashboards (dashboard-1, -2) and the API's workers each hold a pool.
 	@$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) exec -T api python3 -m app.core connections \
 	  --processes $$((2 + $(or $(GUNICORN_WORKERS),2)))
-	@echo "Open $(PUBLIC_URL) and sign in as dev@example.com (any e-mail works)."
+	@echo "Open $(PUBLIC_URL) and sign in$(if $(filter production,$(STACK)), with your provider, as dev@example.com (any e-mail works))."
 
 down: $(COMPOSE_DEPS) ## stop the stack (data stays in its volume; DOWN_FLAGS=--volumes wipes it)
 	$(COMPOSE_ENV) $(COMPOSE) $(COMPOSE_FILES) down $(DOWN_FLAGS)

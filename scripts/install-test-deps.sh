@@ -6,13 +6,14 @@
 #   --postgres          PostgreSQL and PgBouncer      (tests/integration, tests/faults)
 #   --edge              nginx, Chromium, oauth2-proxy, Valkey/Redis (tests/e2e, tests/faults)
 #   --containers        podman, runc, a local base    (tests/container, tests/chart kube play)
-#   --compose           --containers + oauth2-proxy   (tests/compose, make up, make standins)
+#   --compose           --containers + oauth2-proxy, Pebble (a test ACME CA) and NSS's
+#                       certutil (Chromium trusting Pebble's root)  (tests/compose, make up, make standins)
 #   --lint-tools        actionlint and helm           (make lint, tests/deploy, tests/workflows)
 #   --monitoring-tools  promtool                      (tests/chart/test_monitoring.py)
 #   --cluster           Debian's cluster packages, then Kubernetes, CoreDNS and Traefik
 #                       built from source (15-25 min the first time)     (tests/cluster)
 #   --kind              the Go tools the cluster tests need on kind (helm, oauth2-proxy)
-#   --go-tools          actionlint, helm, oauth2-proxy, promtool alone: no apt, no root
+#   --go-tools          actionlint, helm, oauth2-proxy, promtool, pebble alone: no apt, no root
 #   --pipeline          act, a registry (Debian's distribution), cosign, Renovate with its Node
 #                       (npm), sudo  (tests/pipeline: the workflows run here; 13-30 min cold)
 # Go tools are built once per version into ~/.cache/streamlit-platform (shared
@@ -65,6 +66,16 @@ oauth2_proxy() {
     "-X github.com/oauth2-proxy/oauth2-proxy/v7/pkg/version.VERSION=${oauth2_proxy_version}"
 }
 
+# --- the production profile's HTTPS (tests/compose/test_production.py): Pebble,
+# Let's Encrypt's ACME test server, issues the certificates certbot asks for;
+# it runs alone in a scratch image on the test's compose network ---
+pebble() {
+  # renovate: datasource=go depName=github.com/letsencrypt/pebble/v2
+  local pebble_version=v2.10.3
+  go_tool pebble github.com/letsencrypt/pebble/v2 "$pebble_version" \
+    github.com/letsencrypt/pebble/v2/cmd/pebble
+}
+
 # --- the alert rules (tests/chart/test_monitoring.py): promtool, Prometheus's rule checker ---
 monitoring_tools() {
   # Prometheus 3.x is published to the module proxy as v0.3XX.Y (3.16.0 = v0.316.0).
@@ -103,10 +114,14 @@ containers() {
 }
 
 # --- compose (tests/compose, make up): containers and the oauth2-proxy the
-# stand-in image holds (make standins) ---
+# stand-in image holds (make standins); for the production profile's test,
+# Pebble and certutil (libnss3-tools: Chromium trusts Pebble's root from an
+# NSS database of the test's own) ---
 compose() {
   containers
+  apt_install libnss3-tools
   oauth2_proxy
+  pebble
 }
 
 # --- the cluster layer (tests/cluster, make cluster-up; cluster/README.md):
@@ -130,6 +145,7 @@ go_tools() {
   lint_tools
   oauth2_proxy
   monitoring_tools
+  pebble
 }
 
 # --kind: the Go tools the cluster tests need on a kind cluster (cluster/kind-up.sh)
@@ -194,7 +210,7 @@ SH
 
 all() {
   postgres
-  containers
+  compose
   edge
   lint_tools
   monitoring_tools

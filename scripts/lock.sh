@@ -5,6 +5,7 @@
 #   requirements/dev.txt  runtime + test and lint tools, constrained to app.txt
 #   requirements/scan.txt static scanners, a venv of their own
 #   docker/idp/requirements.txt  the development OpenID provider's image
+#   docker/certbot/requirements.txt  the production profile's ACME client's image
 # uv writes each command into its file's header, where Renovate's pip-compile
 # manager reads it to recompile: every option in the --option=value form, the
 # output as --output-file= (it accepts no short options and no "--option value").
@@ -16,3 +17,4 @@ compile=(uv pip compile --quiet --universal --python-version=3.11 --generate-has
   --output-file=requirements/dev.txt
 "${compile[@]}" requirements/scan.in --output-file=requirements/scan.txt
 "${compile[@]}" docker/idp/requirements.in --output-file=docker/idp/requirements.txt
+"${compile[@]}" docker/certbot/requirements.in --output-file=docker/certbot/requirements.txt

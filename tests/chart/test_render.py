@@ -99,7 +99,7 @@ def test_nginx_ingress_never_takes_a_pod_out_for_an_answer_and_bounds_uploads(re
         named(objects, "Ingress", "-streamlit-app"),
         named(objects, "Ingress", "-uploads"),
     )
-    nginx = (ROOT / "nginx/nginx.conf").read_text()
+    nginx = (ROOT / "nginx/site.conf").read_text()  # the edge's locations and limits
     for ingress in (site, uploads):
         annotations = ingress["metadata"]["annotations"]
         assert annotations["nginx.ingress.kubernetes.io/proxy-next-upstream"] == "error timeout"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -108,12 +109,19 @@ def test_the_production_config_passes_nginx_t(nginx_bin: str, tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def test_gixy_finds_nothing():
+def test_gixy_finds_nothing(tmp_path):
+    """In the edge as compose runs it, and with the production profile's HTTPS
+    servers (nginx/https/, included from where that profile mounts it)."""
     gixy = require_tool("gixy", "make .venv-scan/.scan, then put .venv-scan/bin on PATH")
-    result = subprocess.run(
-        [gixy, str(ROOT / "nginx/nginx.conf")], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    config = tmp_path / "nginx/nginx.conf"
+    shutil.copytree(ROOT / "nginx", config.parent)
+    text = config.read_text()
+    assert "include /etc/nginx/https/*.conf;" in text
+    with_https = tmp_path / "nginx/with-https.conf"
+    with_https.write_text(text.replace("/etc/nginx/https/", f"{config.parent}/https/"))
+    for checked in (config, with_https):
+        result = subprocess.run([gixy, str(checked)], capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/api/healthz", "/api/readyz"])

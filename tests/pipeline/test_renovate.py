@@ -81,7 +81,7 @@ def test_every_python_lock_is_read_through_the_command_in_its_header(extracted, 
         for path in [*clone.glob("requirements/*.txt"), *clone.glob("docker/*/requirements.txt")]
         if path.read_text().startswith(UV_HEADER)
     }
-    assert len(locks) == 4
+    assert len(locks) == 5
     read = {lock for f in extracted.get("pip-compile", []) for lock in f.get("lockFiles", [])}
     assert read == locks
     # Each lock's pins, as locked: a direct dependency of each source file.
@@ -89,6 +89,7 @@ def test_every_python_lock_is_read_through_the_command_in_its_header(extracted, 
         ("pyproject.toml", "streamlit"),
         ("requirements/scan.in", "checkov"),
         ("docker/idp/requirements.in", "oidc-provider-mock"),
+        ("docker/certbot/requirements.in", "certbot"),
     ]:
         (dep,) = [d for d in _deps(extracted, "pip-compile", source) if d["depName"] == name]
         assert re.search(
@@ -99,7 +100,7 @@ def test_every_python_lock_is_read_through_the_command_in_its_header(extracted, 
 
 
 def test_the_base_image_is_tracked_by_tag_and_digest(extracted, clone):
-    for dockerfile in ("docker/Dockerfile", "docker/idp/Dockerfile"):
+    for dockerfile in ("docker/Dockerfile", "docker/idp/Dockerfile", "docker/certbot/Dockerfile"):
         (line,) = re.findall(r"^ARG PYTHON_IMAGE=(\S+)$", (clone / dockerfile).read_text(), re.M)
         image, digest = line.split("@")
         bases = {

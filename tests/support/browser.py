@@ -6,8 +6,10 @@ run, so a proxy's access log can tell this browser's requests apart.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -34,16 +36,19 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def page(tmp_path) -> Iterator:
+@contextlib.contextmanager
+def launch(profile: Path, args: tuple[str, ...] = (), env: dict[str, str] | None = None):
+    """A page of a fresh Chromium profile in `profile`, with more command-line
+    `args` and another environment (e.g. a HOME whose NSS database trusts a test CA)."""
     chromium = require_tool("chromium", "apt-get install chromium (Debian) or any Chromium")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
+            str(profile),
             executable_path=chromium,
-            args=CHROMIUM_ARGS,
+            args=[*CHROMIUM_ARGS, *args],
+            env=env,
             viewport={"width": 1400, "height": 1000},
             user_agent=f"streamlit-template-test/{uuid.uuid4().hex}",
         )
@@ -51,6 +56,12 @@ def page(tmp_path) -> Iterator:
             yield browser.new_page()
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(tmp_path) -> Iterator:
+    with launch(tmp_path / "profile") as opened:
+        yield opened
 
 
 def sign_in(page, url: str, email: str) -> None:

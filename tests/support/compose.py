@@ -116,12 +116,16 @@ def copy_checkout(target: Path) -> Path:
 
 def remove_leftovers(project: str) -> None:
     """Whatever `make down` left of this project (a failed start): its containers,
-    pod, volume and network, all named after the unique project."""
+    pod, volumes and network, all named after the unique project."""
     listed = podman(
         "ps", "--all", "--quiet", "--filter", f"label=io.podman.compose.project={project}"
     )
     for container in listed.stdout.split():
         podman("rm", "--force", "--time", "5", container, check=False)
     podman("pod", "rm", "--force", f"pod_{project}", check=False)
-    podman("volume", "rm", "--force", f"{project}_postgres-data", check=False)
+    volumes = podman(
+        "volume", "ls", "--quiet", "--filter", f"label=io.podman.compose.project={project}"
+    )
+    for volume in {f"{project}_postgres-data", *volumes.stdout.split()}:
+        podman("volume", "rm", "--force", volume, check=False)
     podman("network", "rm", "--force", f"{project}_default", check=False)
