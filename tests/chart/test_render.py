@@ -733,6 +733,87 @@ def test_disruption_budgets_never_block_a_drain_at_one_replica(render):
         assert "minAvailable" not in budget["spec"]
 
 
+# The containers that serve while a pod runs, by Deployment (init containers
+# and Jobs end before anyone routes to them).
+LONG_RUNNING = {
+    "dashboard": {"dashboard", "oauth2-proxy"},
+    "api": {"api"},
+    "pgbouncer": {"pgbouncer"},
+}
+
+
+def _pauses(objects) -> dict[str, tuple[int, dict[str, int | None]]]:
+    """Per Deployment: its grace period and each container's preStop sleep (None: no pause)."""
+    found = {}
+    for deployment in by_kind(objects, "Deployment"):
+        spec = deployment["spec"]["template"]["spec"]
+        sleeps = {
+            c["name"]: c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds")
+            for c in spec["containers"]
+        }
+        component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+        found[component] = (spec["terminationGracePeriodSeconds"], sleeps)
+    return found
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_every_long_running_container_pauses_before_it_stops(render, profile: str):
+    """A stopping pod keeps serving while the ingress and kube-proxy drop it
+    (tests/cluster/test_rollout.py shows what that spares), and its grace
+    period outlasts the pause."""
+    pauses = _pauses(render(profile))
+    for component, (grace, sleeps) in pauses.items():
+        assert set(sleeps) <= LONG_RUNNING[component]
+        assert set(sleeps.values()) == {10}, (component, sleeps)
+        assert grace > 10, component
+
+
+def test_the_pause_covers_every_long_running_container(render):
+    """Between them the profiles run every one, so the test above saw each."""
+    seen: dict[str, set[str]] = {}
+    for profile in PROFILES:
+        for component, (_, sleeps) in _pauses(render(profile)).items():
+            seen.setdefault(component, set()).update(sleeps)
+    assert seen == LONG_RUNNING
+
+
+def test_the_pause_and_the_grace_periods_follow_their_values(render):
+    pauses = _pauses(
+        render(
+            "pgbouncer",
+            {
+                "shutdownDelaySeconds": 25,
+                "dashboard": {"terminationGracePeriodSeconds": 31},
+                "api": {"terminationGracePeriodSeconds": 46},
+                "pgbouncer": {"terminationGracePeriodSeconds": 60},
+            },
+        )
+    )
+    assert pauses == {
+        "dashboard": (31, {"dashboard": 25}),
+        "api": (46, {"api": 25}),
+        "pgbouncer": (60, {"pgbouncer": 25}),
+    }
+    # 0: no pause at all (a sleep of 0 s needs Kubernetes 1.33).
+    for _, sleeps in _pauses(render("production", {"shutdownDelaySeconds": 0})).values():
+        assert set(sleeps.values()) == {None}
+
+
+@pytest.mark.parametrize(
+    ("component", "grace", "needed"),
+    [("dashboard", 15, 16), ("api", 30, 31), ("pgbouncer", 15, 16)],
+)
+def test_a_grace_period_shorter_than_the_pause_and_shutdown_is_refused(
+    render, component: str, grace: int, needed: int
+):
+    with pytest.raises(
+        helm_python.HelmError,
+        match=rf"{component}\.terminationGracePeriodSeconds \({grace}\) must exceed "
+        rf"shutdownDelaySeconds \(10\) plus .*: set it to {needed} or more",
+    ):
+        render("pgbouncer", {component: {"terminationGracePeriodSeconds": grace}})
+
+
 def test_a_tag_given_at_deploy_time_is_the_image_that_runs(render):
     """No profile pins a digest that would win over the tag `make deploy` sets."""
     for profile in PROFILES:

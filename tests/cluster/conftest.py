@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support import cluster as local_cluster
-from tests.support.cluster import Image, Provider, environ
+from tests.support.cluster import Image, Provider, environ, install_site
 from tests.support.tools import free_port
 
 
@@ -57,3 +57,14 @@ def identity_provider(cluster) -> Iterator[Provider]:
         host_address = f"127.0.0.1:{server.server_port}"
         in_cluster = stack.enter_context(cluster.expose_to_pods(9400, host_address))
         yield Provider(f"http://{host_address}", in_cluster)
+
+
+@pytest.fixture(scope="session")
+def site(cluster, cluster_app_image, oauth2_proxy_image, postgres_image, identity_provider,
+         tmp_path_factory) -> dict:  # fmt: skip
+    """The production profile behind Traefik with sign-in (tests/support/cluster.py),
+    installed once for every module that uses it."""
+    return install_site(
+        cluster, cluster_app_image, oauth2_proxy_image, postgres_image, identity_provider,
+        tmp_path_factory.mktemp("production"),
+    )  # fmt: skip

@@ -10,25 +10,15 @@ import base64
 import json
 import uuid
 
-import pytest
 import requests
 
 from tests.support import browser, sticky
-from tests.support.cluster import deploy_postgres, local_values, make_deploy, wait_for, write_values
+from tests.support.cluster import SITE_DASHBOARD as DASHBOARD
+from tests.support.cluster import SITE_NAMESPACE as NAMESPACE
+from tests.support.cluster import SITE_RELEASE as RELEASE
+from tests.support.cluster import SITE_SECRET as SECRET
+from tests.support.cluster import access_log, make_deploy, wait_for
 from tests.support.edge import cookie_jar, sign_in
-from tests.support.tools import ROOT
-
-NAMESPACE = "production"
-RELEASE = "streamlit-app"
-DASHBOARD = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=dashboard"
-PROFILE = ROOT / "helm/streamlit-app/ci/traefik-values.yaml"
-SECRET = "streamlit-app-secrets"  # the Secret the profile names
-
-
-def access_log(cluster) -> list[dict]:
-    """Traefik's access log: one JSON object per request (cluster/manifests/traefik.yaml)."""
-    log = cluster.kubectl("logs", "--namespace", "traefik", "deployment/traefik", "--tail=2000")
-    return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
 
 
 def pod_names(cluster) -> dict[str, str]:
@@ -65,70 +55,6 @@ def _answers(url: str, cookies: dict[str, str]) -> bool:
     except requests.RequestException:
         return False
     return response.status_code == 200
-
-
-def create_secret(cluster, namespace: str, tmp) -> None:
-    """The chart README's `kubectl create secret` step, with the same keys and files."""
-    files = {
-        "APP_DATABASE_URL": "postgresql://app:change-me@postgresql:5432/app",
-        "STREAMLIT_SERVER_COOKIE_SECRET": "local-cluster-streamlit-cookie-secret",
-        "OAUTH2_PROXY_CLIENT_SECRET": "local-cluster-client-secret",
-        "OAUTH2_PROXY_COOKIE_SECRET": "0123456789abcdef0123456789abcdef",
-    }
-    arguments = []
-    for key, value in files.items():
-        (tmp / key).write_text(value)  # as `printf %s`: no trailing newline
-        arguments.append(f"--from-file={key}={tmp / key}")
-    cluster.kubectl(
-        "create", "secret", "generic", SECRET, "--namespace", namespace,
-        *arguments,
-    )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def site(cluster, cluster_app_image, oauth2_proxy_image, postgres_image, identity_provider,
-         tmp_path_factory):  # fmt: skip
-    cluster.namespace(NAMESPACE)
-    deploy_postgres(cluster, NAMESPACE, postgres_image)
-    tmp = tmp_path_factory.mktemp("production")
-    create_secret(cluster, NAMESPACE, tmp)
-    url = cluster.ingress_url
-    provider = identity_provider
-    local = write_values(
-        tmp / "local.yaml",
-        local_values(),
-        {
-            # The ingress on this machine: plain HTTP on localhost.
-            "host": "localhost",
-            "ingress": {"tls": {"enabled": False}},
-            "oauth2Proxy": {
-                "image": {
-                    "repository": oauth2_proxy_image.repository,
-                    "tag": oauth2_proxy_image.tag,
-                    "pullPolicy": "Never",
-                },
-                "issuerUrl": provider.cluster_url,
-                "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}},
-                # Test-only: the mock provider's endpoints where each caller reaches
-                # them (no discovery), plain-HTTP cookies, its unverified e-mails.
-                "extraArgs": [
-                    "--skip-oidc-discovery",
-                    f"--login-url={provider.browser_url}/oauth2/authorize",
-                    f"--redeem-url={provider.cluster_url}/oauth2/token",
-                    f"--oidc-jwks-url={provider.cluster_url}/jwks",
-                    f"--redirect-url={url}/oauth2/callback",
-                    "--cookie-secure=false",
-                    "--cookie-name=_local_session",
-                    "--insecure-oidc-allow-unverified-email",
-                ],
-            },
-        },
-    )
-    result = make_deploy(
-        cluster, cluster_app_image, [PROFILE, local], RELEASE, NAMESPACE, smoke_url=url
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return {"url": url, "result": result, "values": [PROFILE, local]}
 
 
 def test_make_deploy_gates_on_helm_test_and_the_smoke_checks_through_the_ingress(site):

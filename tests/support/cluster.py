@@ -359,3 +359,86 @@ def make_deploy(
         f"SMOKE_URL={smoke_url}", f"DEPLOY_TIMEOUT={timeout}",
         check=False, timeout=1200,
     )  # fmt: skip
+
+
+# --- the production profile behind Traefik -------------------------------------
+# Sign-in through the oauth2-proxy sidecars, Traefik's sticky cookie, three
+# dashboards: installed once per test session (the `site` fixture) and shared
+# by tests/cluster/test_ingress.py and test_rollout.py.
+SITE_NAMESPACE = "production"
+SITE_RELEASE = "streamlit-app"
+SITE_PROFILE = ROOT / "helm/streamlit-app/ci/traefik-values.yaml"
+SITE_SECRET = "streamlit-app-secrets"  # the Secret the profile names
+SITE_DASHBOARD = f"app.kubernetes.io/instance={SITE_RELEASE},app.kubernetes.io/component=dashboard"
+
+
+def access_log(cluster, since: str = "") -> list[dict]:
+    """Traefik's access log: one JSON object per request (cluster/manifests/traefik.yaml).
+    The last 2000 entries, or with `since` (RFC 3339) every entry logged from then on."""
+    window = f"--since-time={since}" if since else "--tail=2000"
+    log = cluster.kubectl("logs", "--namespace", "traefik", "deployment/traefik", window)
+    return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
+
+
+def create_secret(cluster, namespace: str, tmp: Path) -> None:
+    """The chart README's `kubectl create secret` step, with the same keys and files."""
+    files = {
+        "APP_DATABASE_URL": "postgresql://app:change-me@postgresql:5432/app",
+        "STREAMLIT_SERVER_COOKIE_SECRET": "local-cluster-streamlit-cookie-secret",
+        "OAUTH2_PROXY_CLIENT_SECRET": "local-cluster-client-secret",
+        "OAUTH2_PROXY_COOKIE_SECRET": "0123456789abcdef0123456789abcdef",
+    }
+    arguments = []
+    for key, value in files.items():
+        (tmp / key).write_text(value)  # as `printf %s`: no trailing newline
+        arguments.append(f"--from-file={key}={tmp / key}")
+    cluster.kubectl(
+        "create", "secret", "generic", SITE_SECRET, "--namespace", namespace,
+        *arguments,
+    )  # fmt: skip
+
+
+def install_site(
+    cluster, image: Image, oauth2_proxy_image: Image, postgres_image: str,
+    provider: Provider, tmp: Path,
+) -> dict:  # fmt: skip
+    """The production profile, installed by `make deploy` with the smoke checks
+    through the ingress: {"url", "result", "values"}."""
+    cluster.namespace(SITE_NAMESPACE)
+    deploy_postgres(cluster, SITE_NAMESPACE, postgres_image)
+    create_secret(cluster, SITE_NAMESPACE, tmp)
+    url = cluster.ingress_url
+    local = write_values(
+        tmp / "local.yaml",
+        local_values(),
+        {
+            # The ingress on this machine: plain HTTP on localhost.
+            "host": "localhost",
+            "ingress": {"tls": {"enabled": False}},
+            "oauth2Proxy": {
+                "image": {
+                    "repository": oauth2_proxy_image.repository,
+                    "tag": oauth2_proxy_image.tag,
+                    "pullPolicy": "Never",
+                },
+                "issuerUrl": provider.cluster_url,
+                "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}},
+                # Test-only: the mock provider's endpoints where each caller reaches
+                # them (no discovery), plain-HTTP cookies, its unverified e-mails.
+                "extraArgs": [
+                    "--skip-oidc-discovery",
+                    f"--login-url={provider.browser_url}/oauth2/authorize",
+                    f"--redeem-url={provider.cluster_url}/oauth2/token",
+                    f"--oidc-jwks-url={provider.cluster_url}/jwks",
+                    f"--redirect-url={url}/oauth2/callback",
+                    "--cookie-secure=false",
+                    "--cookie-name=_local_session",
+                    "--insecure-oidc-allow-unverified-email",
+                ],
+            },
+        },
+    )
+    values = [SITE_PROFILE, local]
+    result = make_deploy(cluster, image, values, SITE_RELEASE, SITE_NAMESPACE, smoke_url=url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return {"url": url, "result": result, "values": values, "tmp": tmp}
