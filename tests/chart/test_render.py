@@ -475,7 +475,7 @@ def test_dashboard_readiness_does_not_touch_the_database(render):
     """A database blip must not take every dashboard out of its Service."""
     spec = named(render("minimal"), "Deployment", "-dashboard")["spec"]["template"]["spec"]
     dashboard = next(c for c in spec["containers"] if c["name"] == "dashboard")
-    assert dashboard["readinessProbe"]["httpGet"]["path"] == "/_stcore/health"
+    assert "httpGet" not in dashboard["readinessProbe"]  # only "not stopping": see below
     api = named(render("minimal"), "Deployment", "-api")["spec"]["template"]["spec"]
     assert api["containers"][0]["readinessProbe"]["httpGet"]["path"] == "/readyz"
 
@@ -508,10 +508,10 @@ def test_streamlit_startup_and_liveness_ask_streamlit_itself(render, profile: st
         assert probe["timeoutSeconds"] >= 5, kind
 
 
-def test_oauth2_proxy_has_probes_of_its_own_and_readiness_follows_the_route(render):
+def test_oauth2_proxy_has_probes_of_its_own(render):
     """oauth2-proxy's startup and liveness ask its own ping path on its own port and
-    its readiness its ready path; the dashboard container's readiness goes through
-    the sidecar's port, the way the Service routes every request."""
+    its readiness its ready path: the pod leaves the Service when its sidecar cannot
+    pass requests, the way the Service routes every request."""
     containers = _pod_containers(render("gateway"), "-dashboard")
     proxy, dashboard = containers["oauth2-proxy"], containers["dashboard"]
     config = (ROOT / "oauth2-proxy/oauth2-proxy.cfg").read_text()
@@ -523,10 +523,26 @@ def test_oauth2_proxy_has_probes_of_its_own_and_readiness_follows_the_route(rend
     for kind in ("startupProbe", "livenessProbe"):
         assert proxy[kind]["httpGet"] == {"path": ping, "port": "oauth2-proxy"}, kind
     assert proxy["readinessProbe"]["httpGet"] == {"path": ready, "port": "oauth2-proxy"}
-    route = dashboard["readinessProbe"]["httpGet"]
-    assert (route["path"], route["port"]) == ("/_stcore/health", own["oauth2-proxy"])
+    assert "oauth2-proxy" in own
     service = named(render("gateway"), "Service", "-dashboard")
     assert service["spec"]["ports"][0]["targetPort"] == "oauth2-proxy"
+    assert "readinessProbe" in dashboard
+
+
+@pytest.mark.parametrize("profile", ["gateway", "minimal"])
+def test_a_stopping_dashboard_is_not_ready_long_before_its_pause_ends(render, profile: str):
+    """The pause marks the container draining and its readiness then fails at the
+    next probe: Traefik sends a sticky session's requests to a stopping pod until
+    it is not ready (tests/cluster/test_rollout.py), so it must be, well before
+    Streamlit exits at the end of the pause."""
+    dashboard = _pod_containers(render(profile), "-dashboard")["dashboard"]
+    marks = dashboard["lifecycle"]["preStop"]["exec"]["command"]
+    (flag,) = re.findall(r"touch (\S+) && sleep \d+$", marks[-1])
+    readiness = dashboard["readinessProbe"]
+    assert readiness["exec"]["command"] == ["test", "!", "-e", flag]
+    assert readiness["failureThreshold"] == 1
+    # Not ready within one period, with the pause's remaining seconds for the edge.
+    assert readiness["periodSeconds"] * 3 <= _pause(dashboard)
 
 
 # --- configuration -----------------------------------------------------------
@@ -742,15 +758,24 @@ LONG_RUNNING = {
 }
 
 
+def _pause(container: dict) -> int | None:
+    """Seconds a container's preStop pauses: Kubernetes' sleep action, or a command
+    ending in `sleep N` (the dashboard's, which marks it draining first)."""
+    pre_stop = container.get("lifecycle", {}).get("preStop", {})
+    if "sleep" in pre_stop:
+        return pre_stop["sleep"]["seconds"]
+    if "exec" in pre_stop:
+        (seconds,) = re.findall(r"\bsleep (\d+)$", pre_stop["exec"]["command"][-1])
+        return int(seconds)
+    return None
+
+
 def _pauses(objects) -> dict[str, tuple[int, dict[str, int | None]]]:
-    """Per Deployment: its grace period and each container's preStop sleep (None: no pause)."""
+    """Per Deployment: its grace period and each container's preStop pause (None: none)."""
     found = {}
     for deployment in by_kind(objects, "Deployment"):
         spec = deployment["spec"]["template"]["spec"]
-        sleeps = {
-            c["name"]: c.get("lifecycle", {}).get("preStop", {}).get("sleep", {}).get("seconds")
-            for c in spec["containers"]
-        }
+        sleeps = {c["name"]: _pause(c) for c in spec["containers"]}
         component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
         found[component] = (spec["terminationGracePeriodSeconds"], sleeps)
     return found

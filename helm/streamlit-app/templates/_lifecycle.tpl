@@ -22,6 +22,35 @@ lifecycle:
 {{- end -}}
 
 {{/*
+The dashboard's pause also marks it draining, and its readiness fails within
+2 s: Traefik keeps sending a sticky session's requests to a stopping pod for
+as long as it is ready (a "fenced" server), so a tab reconnecting with its
+cookie would reach Streamlit just as it exits. Streamlit's own health is the
+startup and liveness probes' (which restart it); the sidecar's readiness is
+its own; this one says only "not stopping". The flag lives on the pod's /tmp.
+*/}}
+{{- define "streamlit-app.drainingPreStop" -}}
+{{- $pause := int .Values.shutdownDelaySeconds }}
+{{- if $pause -}}
+lifecycle:
+  preStop:
+    exec:
+      command: ["sh", "-c", "touch {{ include "streamlit-app.drainingFlag" . }} && sleep {{ $pause }}"]
+{{- end }}
+{{- end -}}
+
+{{- define "streamlit-app.drainingFlag" -}}/tmp/draining{{- end -}}
+
+{{- define "streamlit-app.drainingReadiness" -}}
+readinessProbe:
+  exec:
+    command: ["test", "!", "-e", {{ include "streamlit-app.drainingFlag" . | quote }}]
+  periodSeconds: 2
+  timeoutSeconds: 2
+  failureThreshold: 1
+{{- end -}}
+
+{{/*
 A pod's terminationGracePeriodSeconds, refused unless it outlasts the pause
 and the shutdown after it: (dict "root" $ "component" "api" "drain" 20
 "after" "gunicorn finishes its requests (GUNICORN_GRACEFUL_TIMEOUT)").
