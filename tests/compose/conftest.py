@@ -75,7 +75,8 @@ PEBBLE_HOST = "pebble.test"
 # A user the test provider vouches for (email_verified): no dev-only flag lets
 # unverified addresses in.
 PERSON = "pat@example.com"
-IDP_IMAGE = "localhost/streamlit-template-idp:dev"  # docker/idp, as the dev override builds it
+# docker/idp, as the dev override builds it.
+IDP_IMAGE = "localhost/streamlit-template-idp:dev"
 # Pebble's certificates live 90 s: certbot renews them within half that
 # (ARI's window, or half the life of a certificate under 10 days).
 CERT_SECONDS = 90
