@@ -1,14 +1,19 @@
-"""The production-like profile on the local cluster: Traefik Ingress with its
-sticky cookie, sign-in through the oauth2-proxy sidecar (pinned version, secret
-files), secrets in a Secret created as the chart README says, three dashboard
-replicas. `make deploy` runs `helm test` and the smoke checks through the
-ingress as its gates; then a person's path in Chromium."""
+"""The production-like profiles on the local cluster, behind Traefik both ways
+in: as Ingress controller (its sticky cookie on the Service) and as Gateway
+API implementation (an HTTPRoute on its Gateway, the standard-channel CRDs,
+its sticky cookie through a TraefikService). Each edge: sign-in through the
+oauth2-proxy sidecar (pinned version, secret files), secrets in a Secret
+created as the chart README says, three dashboard replicas. `make deploy`
+runs `helm test` and the smoke checks through the edge as its gates; then a
+person's path in Chromium, uploads, and one browser kept on one replica."""
 
 from __future__ import annotations
 
 import base64
 import json
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import requests
@@ -18,11 +23,35 @@ from tests.support.cluster import deploy_postgres, local_values, make_deploy, wa
 from tests.support.edge import cookie_jar, sign_in
 from tests.support.tools import ROOT
 
-NAMESPACE = "production"
 RELEASE = "streamlit-app"
 DASHBOARD = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=dashboard"
-PROFILE = ROOT / "helm/streamlit-app/ci/traefik-values.yaml"
-SECRET = "streamlit-app-secrets"  # the Secret the profile names
+SECRET = "streamlit-app-secrets"  # the Secret both profiles name
+CHART_CI = ROOT / "helm/streamlit-app/ci"
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One way in: the chart profile a user would deploy, its namespace here, and
+    what this machine changes in it (plain HTTP on localhost)."""
+
+    profile: Path
+    namespace: str
+    local: dict
+
+
+# The Gateway's plain-HTTP listener (cluster/manifests/traefik.yaml), not the
+# profile's HTTPS one.
+LOCAL_GATEWAY = {"name": "traefik-gateway", "namespace": "traefik", "sectionName": "web"}
+EDGES = {
+    "gateway": Edge(
+        CHART_CI / "traefik-gateway-values.yaml",
+        "gateway",
+        {"gateway": {"parentRefs": [LOCAL_GATEWAY]}},
+    ),
+    "ingress": Edge(
+        CHART_CI / "traefik-values.yaml", "production", {"ingress": {"tls": {"enabled": False}}}
+    ),
+}
 
 
 def access_log(cluster) -> list[dict]:
@@ -31,20 +60,22 @@ def access_log(cluster) -> list[dict]:
     return [json.loads(line) for line in log.splitlines() if line.startswith("{")]
 
 
-def pod_names(cluster) -> dict[str, str]:
+def pod_names(cluster, namespace: str) -> dict[str, str]:
     """Dashboard pod name by the address Traefik forwards to (pod IP:port)."""
     return {
         f"http://{pod['status']['podIP']}:4180": pod["metadata"]["name"]
-        for pod in cluster.pods(NAMESPACE, DASHBOARD)
+        for pod in cluster.pods(namespace, DASHBOARD)
     }
 
 
-def serving_pod(cluster, url: str, cookies: dict[str, str]) -> str | None:
+def serving_pod(cluster, site: dict, cookies: dict[str, str]) -> str | None:
     """The dashboard pod these cookies lead to: one marked request, and the
     backend Traefik logged for it."""
     marker = uuid.uuid4().hex
     response = requests.get(
-        f"{url}/_stcore/health?probe={marker}", headers=sticky.cookie_header(cookies), timeout=10
+        f"{site['url']}/_stcore/health?probe={marker}",
+        headers=sticky.cookie_header(cookies),
+        timeout=10,
     )
     response.raise_for_status()
     found: list[str] = []
@@ -54,7 +85,7 @@ def serving_pod(cluster, url: str, cookies: dict[str, str]) -> str | None:
         return bool(found)
 
     wait_for(logged, f"Traefik's access log entry for probe {marker}", timeout=30)
-    return pod_names(cluster).get(found[-1])
+    return pod_names(cluster, site["namespace"]).get(found[-1])
 
 
 def _answers(url: str, cookies: dict[str, str]) -> bool:
@@ -67,7 +98,7 @@ def _answers(url: str, cookies: dict[str, str]) -> bool:
     return response.status_code == 200
 
 
-def create_secret(cluster, namespace: str, tmp) -> None:
+def create_secret(cluster, namespace: str, tmp: Path) -> None:
     """The chart README's `kubectl create secret` step, with the same keys and files."""
     files = {
         "APP_DATABASE_URL": "postgresql://app:change-me@postgresql:5432/app",
@@ -85,22 +116,26 @@ def create_secret(cluster, namespace: str, tmp) -> None:
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def site(cluster, cluster_app_image, oauth2_proxy_image, postgres_image, identity_provider,
-         tmp_path_factory):  # fmt: skip
-    cluster.namespace(NAMESPACE)
-    deploy_postgres(cluster, NAMESPACE, postgres_image)
-    tmp = tmp_path_factory.mktemp("production")
-    create_secret(cluster, NAMESPACE, tmp)
+@pytest.fixture(scope="module", params=list(EDGES))
+def site(request, cluster, cluster_app_image, oauth2_proxy_image, postgres_image,
+         identity_provider, tmp_path_factory):  # fmt: skip
+    """The release behind one edge, its own namespace. Both route host localhost
+    on Traefik's one entrypoint: each edge's route is deleted before the next
+    is installed, and its namespace goes away meanwhile."""
+    edge = EDGES[request.param]
+    namespace = cluster.namespace(edge.namespace)
+    deploy_postgres(cluster, namespace, postgres_image)
+    tmp = tmp_path_factory.mktemp(request.param)
+    create_secret(cluster, namespace, tmp)
     url = cluster.ingress_url
     provider = identity_provider
     local = write_values(
         tmp / "local.yaml",
         local_values(),
+        edge.local,
         {
-            # The ingress on this machine: plain HTTP on localhost.
+            # The edge on this machine: plain HTTP on localhost.
             "host": "localhost",
-            "ingress": {"tls": {"enabled": False}},
             "oauth2Proxy": {
                 "image": {
                     "repository": oauth2_proxy_image.repository,
@@ -125,13 +160,18 @@ def site(cluster, cluster_app_image, oauth2_proxy_image, postgres_image, identit
         },
     )
     result = make_deploy(
-        cluster, cluster_app_image, [PROFILE, local], RELEASE, NAMESPACE, smoke_url=url
+        cluster, cluster_app_image, [edge.profile, local], RELEASE, namespace, smoke_url=url
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    return {"url": url, "result": result, "values": [PROFILE, local]}
+    yield {
+        "edge": request.param, "url": url, "result": result, "namespace": namespace,
+        "values": [edge.profile, local],
+    }  # fmt: skip
+    cluster.kubectl("delete", "ingress,httproute", "--all", "--namespace", namespace)
+    cluster.kubectl("delete", "namespace", namespace, "--wait=false")
 
 
-def test_make_deploy_gates_on_helm_test_and_the_smoke_checks_through_the_ingress(site):
+def test_make_deploy_gates_on_helm_test_and_the_smoke_checks_through_the_edge(site):
     output = site["result"].stdout
     for check in ("dashboard-health", "auth-alive", "auth-ready", "sign-in-redirect"):
         assert f"PASS {check}" in output
@@ -139,6 +179,8 @@ def test_make_deploy_gates_on_helm_test_and_the_smoke_checks_through_the_ingress
 
 
 def test_a_signed_in_user_keeps_one_replica_through_traefiks_cookie(cluster, site):
+    """Reruns over one WebSocket, then uploads, each on a new connection, all
+    answered by the session's replica."""
     session = sign_in(site["url"], "dora@example.com")
     visit = sticky.visit(site["url"], cookie_jar(session))
     assert "streamlit-route" in visit.cookies
@@ -149,8 +191,8 @@ def test_killing_the_replica_moves_the_browser_to_another(cluster, site):
     session = sign_in(site["url"], "erin@example.com")
     first = sticky.visit(site["url"], cookie_jar(session))
     assert first.pinned
-    holder = serving_pod(cluster, site["url"], first.cookies)
-    cluster.kubectl("delete", "pod", holder, "--namespace", NAMESPACE, "--wait=true")
+    holder = serving_pod(cluster, site, first.cookies)
+    cluster.kubectl("delete", "pod", holder, "--namespace", site["namespace"], "--wait=true")
     # The browser reconnects with its old cookie, retrying as Streamlit's
     # frontend does until Traefik has dropped the dead replica; Traefik then
     # picks a live one and sets a new cookie, which pins the new session there.
@@ -158,48 +200,58 @@ def test_killing_the_replica_moves_the_browser_to_another(cluster, site):
     second = sticky.visit(site["url"], first.cookies)
     assert second.pinned, second.upload_statuses
     assert second.cookies["streamlit-route"] != first.cookies["streamlit-route"]
-    assert serving_pod(cluster, site["url"], second.cookies) not in (holder, None)
+    assert serving_pod(cluster, site, second.cookies) not in (holder, None)
 
 
-def test_a_person_in_chromium_stays_on_one_replica_through_sign_in_and_reruns(cluster, site, page):
-    """Every request this browser made (page, sign-in callback, WebSocket)
-    reached one replica: Traefik logged one backend for its User-Agent."""
+def test_a_person_in_chromium_stays_on_one_replica_through_sign_in_reruns_and_reloads(
+    cluster, site, page
+):
+    """Every request this browser made (page, sign-in callback, WebSockets of
+    each reload) reached one replica: the status page names it every time, and
+    Traefik logged one backend for its User-Agent."""
     browser.sign_in(page, site["url"], "gil@example.com")
     first = browser.status_lines(page)
     again = browser.check_again(page)
     assert again["replica"] == first["replica"]
     assert again["database"] == "ok (postgresql)"
-    browser.screenshot(page, "cluster-status.png")
+    reloads = 3
+    for _ in range(reloads):
+        assert browser.reload(page)["replica"] == first["replica"]
+    browser.screenshot(page, f"cluster-status-{site['edge']}.png")
     agent = page.evaluate("navigator.userAgent")
-    page.goto("about:blank")  # Traefik logs the WebSocket when it closes
+    page.goto("about:blank")  # Traefik logs a WebSocket when it closes
     entries: list[dict] = []
 
-    def stream_logged() -> bool:
+    def streams_logged() -> bool:
         entries[:] = [e for e in access_log(cluster) if e.get("request_User-Agent") == agent]
-        return any(e["RequestPath"] == "/_stcore/stream" for e in entries)
+        streams = [e for e in entries if e["RequestPath"] == "/_stcore/stream"]
+        return len(streams) >= 1 + reloads  # the signed-in page's, then each reload's
 
-    wait_for(stream_logged, "Traefik's access log entry for the browser's WebSocket", 30)
+    wait_for(streams_logged, "Traefik's access log entries for the browser's WebSockets", 30)
     backends = {e["ServiceURL"] for e in entries}
     assert len(backends) == 1, backends
 
 
-def _dashboard_pod_uids(cluster) -> set[str]:
-    return {pod["metadata"]["uid"] for pod in cluster.pods(NAMESPACE, DASHBOARD)}
+def _dashboard_pod_uids(cluster, namespace: str) -> set[str]:
+    return {pod["metadata"]["uid"] for pod in cluster.pods(namespace, DASHBOARD)}
 
 
+# Nothing of the edge in it: once is enough.
+@pytest.mark.parametrize("site", ["ingress"], indirect=True)
 def test_a_rotated_secret_rolls_the_pods_at_the_next_deploy(cluster, cluster_app_image, site):
     """With secrets.existingSecret, make deploy passes the Secret's checksum."""
-    before = _dashboard_pod_uids(cluster)
-    again = make_deploy(cluster, cluster_app_image, site["values"], RELEASE, NAMESPACE)
+    namespace = site["namespace"]
+    before = _dashboard_pod_uids(cluster, namespace)
+    again = make_deploy(cluster, cluster_app_image, site["values"], RELEASE, namespace)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert _dashboard_pod_uids(cluster) == before
+    assert _dashboard_pod_uids(cluster, namespace) == before
     rotated = base64.b64encode(b"a-rotated-streamlit-cookie-secret").decode()
     cluster.kubectl(
-        "patch", "secret", SECRET, "--namespace", NAMESPACE, "--patch",
+        "patch", "secret", SECRET, "--namespace", namespace, "--patch",
         json.dumps({"data": {"STREAMLIT_SERVER_COOKIE_SECRET": rotated}}),
     )  # fmt: skip
-    result = make_deploy(cluster, cluster_app_image, site["values"], RELEASE, NAMESPACE)
+    result = make_deploy(cluster, cluster_app_image, site["values"], RELEASE, namespace)
     assert result.returncode == 0, result.stdout + result.stderr
-    after = _dashboard_pod_uids(cluster)
+    after = _dashboard_pod_uids(cluster, namespace)
     assert len(after) == 3
     assert not after & before
