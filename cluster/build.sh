@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Build (or reuse) the binaries of the local single-node cluster from the Go
-# module proxy, each pinned and cached by version under
+# module proxy, and fetch the CRDs it installs (cluster/crds.sh), each pinned
+# and cached by version under
 #   ${XDG_CACHE_HOME:-~/.cache}/streamlit-platform/cluster/NAME-VERSION/
 # A cold build takes 15-25 min on 2 cores (Kubernetes is most of it); a warm
 # one is a few checks. Prints nothing but progress; exit 1 names what failed.
@@ -64,4 +65,6 @@ if ! built traefik "$TRAEFIK_VERSION"; then
     github.com/traefik/traefik/v3/cmd/traefik
   finish traefik "$TRAEFIK_VERSION"
 fi
+# Not binaries: the Gateway API and Traefik CRDs, from the same module proxy.
+cluster/crds.sh
 step "binaries ready in $CLUSTER_CACHE"

@@ -2,7 +2,8 @@
 # The cluster tests' cluster on kind, where cluster/up.sh cannot run (GitHub
 # runners: Docker, no root network-namespace set-up). The same versions and
 # manifests: a kind cluster named $KIND_CLUSTER with Traefik's NodePort on the
-# host's 127.0.0.1:$CLUSTER_HTTP_PORT, Traefik from cluster/manifests/ with its
+# host's 127.0.0.1:$CLUSTER_HTTP_PORT, the Gateway API and Traefik CRDs
+# (cluster/crds.sh), Traefik and its Gateway from cluster/manifests/ with its
 # public image (CoreDNS comes with kind), and a route to the Service network
 # through the node, so tests reach ClusterIPs as a client on the node would.
 # Then: KIND_CLUSTER=... make test PYTEST_ARGS=tests/cluster. Needs kind,
@@ -30,11 +31,14 @@ nodes:
 YAML
 kind create cluster --name "$name" --image "$node_image" --config "$config" --wait 180s
 rm -f "$config"
+cluster/crds.sh kubectl --context "kind-$name"
 sed -e "s|localhost/traefik:TRAEFIK_VERSION|docker.io/library/traefik:$TRAEFIK_VERSION|" \
   -e "s|imagePullPolicy: Never|imagePullPolicy: IfNotPresent|" \
   -e "s/CLUSTER_HTTP_PORT/$CLUSTER_HTTP_PORT/" cluster/manifests/traefik.yaml |
   kubectl --context "kind-$name" apply -f -
 kubectl --context "kind-$name" -n traefik rollout status deployment/traefik --timeout=180s
+kubectl --context "kind-$name" -n traefik wait gateway/traefik-gateway --for condition=Programmed \
+  --timeout=60s
 node=$(docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' \
   "$name-control-plane")
 service_cidr=$(docker exec "$name-control-plane" \

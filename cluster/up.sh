@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bring up the local single-node Kubernetes: etcd, the control plane,
-# containerd + kubelet, kube-proxy, CoreDNS and Traefik, all inside one network
+# containerd + kubelet, kube-proxy, CoreDNS and Traefik (Ingress and Gateway
+# API controller, with Gateway API's CRDs), all inside one network
 # namespace whose only way out is a dead-end veth (nothing in it reaches
 # beyond this machine; the host's iptables stay untouched). The host reaches it
 # through loopback forwarders: the API server on 127.0.0.1:CLUSTER_API_PORT,
@@ -266,7 +267,10 @@ node_ready() {
 wait_for "node $CLUSTER_NODE" 180 node_ready
 wait_for "default ServiceAccount" 60 kubectl_in get serviceaccount default
 
-# --- 8. CoreDNS and Traefik ----------------------------------------------------
+# --- 8. CoreDNS, and Traefik with its Gateway (first the CRDs it reads) -------
+cluster/crds.sh nsenter --net="/run/netns/$CLUSTER_NETNS" "$k8s_bin/kubectl" \
+  --kubeconfig "$run/admin.kubeconfig"
+step "Gateway API $GATEWAY_API_VERSION and Traefik CRDs served"
 for manifest in coredns traefik; do
   sed -e "s/COREDNS_VERSION/$COREDNS_VERSION/" -e "s/TRAEFIK_VERSION/$TRAEFIK_VERSION/" \
     -e "s/CLUSTER_HTTP_PORT/$CLUSTER_HTTP_PORT/" "cluster/manifests/$manifest.yaml" |
@@ -274,6 +278,8 @@ for manifest in coredns traefik; do
 done
 wait_for CoreDNS 120 kubectl_in -n kube-system rollout status deploy/coredns --timeout=2s
 wait_for Traefik 120 kubectl_in -n traefik rollout status deploy/traefik --timeout=2s
+wait_for "Gateway traefik/traefik-gateway" 60 kubectl_in -n traefik wait gateway/traefik-gateway \
+  --for condition=Programmed --timeout=2s
 
 # --- 9. the host's way in: loopback forwarders into the namespace -------------
 # forward NAME HOST_PORT TARGET: 127.0.0.1:HOST_PORT -> TARGET inside the namespace.

@@ -8,6 +8,10 @@ KUBERNETES_VERSION=v1.34.4
 COREDNS_VERSION=v1.14.3
 # renovate: datasource=github-releases depName=traefik/traefik
 TRAEFIK_VERSION=v3.6.12
+# Gateway API's CRDs (standard channel), from the Go module's config/crd: the
+# release the pinned Traefik's Gateway provider implements (its docs say which).
+# renovate: datasource=go depName=sigs.k8s.io/gateway-api
+GATEWAY_API_VERSION=v1.4.0
 # Shared by every project made from this template (one cluster per machine anyway).
 CLUSTER_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/streamlit-platform/cluster"
 # Where a running cluster keeps its state (PKI, etcd, containerd, logs, pids).

@@ -55,3 +55,25 @@ go_tool() {
   mkdir -p "$link_dir"
   ln -sfn "$out/$binary" "$link_dir/$name"
 }
+
+# go_module_files OUT_DIR MODULE VERSION PATH...: copy PATHs (files or
+# folders) out of MODULE@VERSION as the Go module proxy serves it (go mod
+# download: checksummed against the checksum database, kept in the module
+# cache), for the non-Go files a module carries (CRDs, manifests).
+go_module_files() {
+  local out_dir=$1 module=$2 version=$3
+  shift 3
+  local dir path
+  # From / : outside any module, as a plain download.
+  dir=$(cd / && go mod download -json "${module}@${version}" |
+    sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [ -n "$dir" ] && [ -d "$dir" ] || {
+    echo "go_module_files: go mod download ${module}@${version} failed" >&2
+    return 1
+  }
+  mkdir -p "$out_dir"
+  for path in "$@"; do
+    cp -R "$dir/$path" "$out_dir/"
+  done
+  chmod -R u+w "$out_dir"
+}

@@ -26,9 +26,9 @@ KUBERNETES_VERSIONS = sorted(
     kubernetes_validate.utils.all_versions(), key=lambda v: tuple(map(int, v.split(".")))
 )[-3:]
 # Custom resources have no schema in kubernetes-validate; each is checked
-# against its project's own CRD schema (tests/chart/schemas/): HTTPRoute
-# below, PodMonitor and PrometheusRule in test_monitoring.py.
-CUSTOM_KINDS = {"HTTPRoute", "PodMonitor", "PrometheusRule"}
+# against its project's own CRD schema (tests/chart/schemas/): HTTPRoute and
+# TraefikService below, PodMonitor and PrometheusRule in test_monitoring.py.
+CUSTOM_KINDS = {"HTTPRoute", "PodMonitor", "PrometheusRule", "TraefikService"}
 
 
 def test_profiles_exist():
@@ -199,6 +199,8 @@ AUTOSCALED = {"dashboard": {"autoscaling": {"enabled": True}}, "database": {"max
         ("gateway", merge(NO_PERSISTENCE, ONE), False),
         # One replica, but the autoscaler may add more.
         ("gateway", merge(NO_PERSISTENCE, merge(ONE, AUTOSCALED)), True),
+        ("traefik-gateway", {}, False),  # Traefik's cookie through its TraefikService
+        ("gateway", merge(NO_PERSISTENCE, {"gateway": {"controller": "traefik"}}), False),
         ("production", {}, False),  # ingress-nginx's cookie
         ("traefik-no-auth", {}, False),  # Traefik's sticky cookie
         ("minimal", THREE, False),  # the Service's ClientIP
@@ -233,6 +235,39 @@ def test_httproute_fits_the_standard_channel_unless_sessions_persist_on_the_rout
 def test_httproute_never_times_out_a_websocket(render):
     (rule,) = named(render("gateway"), "HTTPRoute", "")["spec"]["rules"]
     assert rule["timeouts"] == {"request": "0s"}
+
+
+def test_traefiks_gateway_route_sticks_through_a_traefikservice_on_the_standard_channel(render):
+    """Traefik implements no sessionPersistence: its documented way for a Gateway
+    route is a TraefikService backend, with the cookie on the load balancer of
+    the dashboard Service (which picks the pod)."""
+    objects = render("traefik-gateway")
+    route = named(objects, "HTTPRoute", "")
+    assert _route_errors(route, "standard") == []
+    (rule,) = route["spec"]["rules"]
+    assert "sessionPersistence" not in rule
+    (backend,) = rule["backendRefs"]
+    traefik_service = named(objects, "TraefikService", "-dashboard")
+    assert crd_errors(traefik_service, "traefikservice-v1alpha1.json") == []
+    assert (backend["group"], backend["kind"]) == ("traefik.io", "TraefikService")
+    assert backend["name"] == traefik_service["metadata"]["name"]
+    (balanced,) = traefik_service["spec"]["weighted"]["services"]
+    service = named(objects, "Service", "-dashboard")
+    assert balanced["name"] == service["metadata"]["name"]
+    assert balanced["port"] == service["spec"]["ports"][0]["port"]
+    assert balanced["sticky"]["cookie"] == {
+        "name": "streamlit-route", "secure": True, "httpOnly": True, "sameSite": "lax",
+    }  # fmt: skip
+    assert "sticky" not in traefik_service["spec"]["weighted"]  # that one picks a service
+    assert not by_kind(objects, "Ingress")
+
+
+def test_traefik_with_session_persistence_is_refused(chart):
+    values = merge(
+        profile_values("traefik-gateway"), {"gateway": {"sessionPersistence": {"enabled": True}}}
+    )
+    with pytest.raises(helm_python.HelmError, match="Traefik implements no sessionPersistence"):
+        chart.render(values, name="demo", namespace="apps")
 
 
 # --- secrets as files --------------------------------------------------------

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support import cluster as local_cluster
-from tests.support.cluster import Image, Provider, environ, install_site
+from tests.support.cluster import EDGES, Image, Provider, environ, install_site, remove_site
 from tests.support.tools import free_port
 
 
@@ -59,12 +59,15 @@ def identity_provider(cluster) -> Iterator[Provider]:
         yield Provider(f"http://{host_address}", in_cluster)
 
 
-@pytest.fixture(scope="session")
-def site(cluster, cluster_app_image, oauth2_proxy_image, postgres_image, identity_provider,
-         tmp_path_factory) -> dict:  # fmt: skip
-    """The production profile behind Traefik with sign-in (tests/support/cluster.py),
-    installed once for every module that uses it."""
-    return install_site(
-        cluster, cluster_app_image, oauth2_proxy_image, postgres_image, identity_provider,
-        tmp_path_factory.mktemp("production"),
+@pytest.fixture(scope="session", params=list(EDGES))
+def site(request, cluster, cluster_app_image, oauth2_proxy_image, postgres_image,
+         identity_provider, tmp_path_factory) -> Iterator[dict]:  # fmt: skip
+    """The production-like release behind each edge (tests/support/cluster.py),
+    installed once per edge for every module that uses it; pytest finishes one
+    edge's tests before it installs the other."""
+    installed = install_site(
+        cluster, request.param, cluster_app_image, oauth2_proxy_image, postgres_image,
+        identity_provider, tmp_path_factory.mktemp(request.param),
     )  # fmt: skip
+    yield installed
+    remove_site(cluster, installed)

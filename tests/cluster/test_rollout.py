@@ -32,7 +32,6 @@ from app.ops import signin
 from app.ops.stream_client import STATUS_PAGE, Session, StreamlitError, parse_cookie_header
 from tests.support.cluster import (
     SITE_DASHBOARD,
-    SITE_NAMESPACE,
     SITE_RELEASE,
     access_log,
     make_deploy,
@@ -174,12 +173,12 @@ class Load:
         return "\n".join(lines)
 
 
-def _pod_uids(cluster) -> set[str]:
+def _pod_uids(cluster, namespace: str) -> set[str]:
     """Every dashboard and API pod of the release, terminating ones included."""
     selector = (
         f"app.kubernetes.io/instance={SITE_RELEASE},app.kubernetes.io/component in (dashboard,api)"
     )
-    pods = cluster.json("get", "pods", "--namespace", SITE_NAMESPACE, "--selector", selector)
+    pods = cluster.json("get", "pods", "--namespace", namespace, "--selector", selector)
     return {pod["metadata"]["uid"] for pod in pods["items"]}
 
 
@@ -191,8 +190,9 @@ def _timed(what: str, times: dict[str, float]) -> Iterator[None]:
 
 
 @pytest.mark.timeout(1800)
+@pytest.mark.parametrize("site", ["ingress"], indirect=True)  # the edge is not what rolls
 def test_a_rollout_and_a_pod_deletion_under_load_fail_no_request(cluster, cluster_app_image, site):
-    url = site["url"]
+    url, namespace = site["url"], site["namespace"]
     credentials = signin.sign_in(url, "rollout@example.com").credentials
     since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     times: dict[str, float] = {}
@@ -200,18 +200,19 @@ def test_a_rollout_and_a_pod_deletion_under_load_fail_no_request(cluster, cluste
         wait_until(lambda: load.answered_since(0), "every tab's first answer", timeout=180)
 
         # A rollout: a changed setting restarts every dashboard and API pod.
-        before = _pod_uids(cluster)
+        before = _pod_uids(cluster, namespace)
         changed = write_values(
             site["tmp"] / "rollout.yaml",
             {"appSettings": {"APP_CACHE_TTL": str(uuid.uuid4().int % 600 + 60)}},
         )
         with _timed("rollout", times):
             result = make_deploy(
-                cluster, cluster_app_image, [*site["values"], changed], SITE_RELEASE, SITE_NAMESPACE
+                cluster, cluster_app_image, [*site["values"], changed], SITE_RELEASE, namespace
             )
             assert result.returncode == 0, result.stdout + result.stderr
             # Until the old pods are gone (their pause and shutdown done).
-            wait_until(lambda: not _pod_uids(cluster) & before, "the old pods gone", timeout=300)
+            gone = "the old pods gone"
+            wait_until(lambda: not _pod_uids(cluster, namespace) & before, gone, timeout=300)
         rolled = time.monotonic()
         wait_until(lambda: load.answered_since(rolled), "every tab answered after the rollout", 180)
 
@@ -219,11 +220,11 @@ def test_a_rollout_and_a_pod_deletion_under_load_fail_no_request(cluster, cluste
         holder = load.tabs[0].replica
         with _timed("deletion", times):
             cluster.kubectl(
-                "delete", "pod", holder, "--namespace", SITE_NAMESPACE, "--wait=true", timeout=300
+                "delete", "pod", holder, "--namespace", namespace, "--wait=true", timeout=300
             )
         deleted = time.monotonic()
         wait_until(
-            lambda: len(cluster.pods(SITE_NAMESPACE, SITE_DASHBOARD)) == 3, "a new third pod", 180
+            lambda: len(cluster.pods(namespace, SITE_DASHBOARD)) == 3, "a new third pod", 180
         )
         wait_until(
             lambda: load.answered_since(deleted), "every tab answered after the deletion", 180

@@ -3,8 +3,9 @@ extract mode reads the repository with renovate.json's managers, exactly as
 the hosted app starts a run, and asks no registry anything. Every pinned
 dependency must be in what it extracted: each Python lock (through the
 command in its header), the Dockerfiles' base image by digest, the Go tools,
-the cluster's versions, the compose and chart images, the workflows' actions
-and the versions pinned under their `# renovate:` comments.
+the cluster's versions (its Gateway API CRDs too), the compose and chart
+images, the workflows' actions and the versions pinned under their
+`# renovate:` comments.
 
 Renovate and the Node 24 it needs come from npm, hash-locked in
 tests/pipeline/renovate/package-lock.json (scripts/install-test-deps.sh
@@ -125,6 +126,8 @@ def test_the_cluster_versions_are_tracked(extracted, clone):
         ("kubernetes/kubernetes", found["KUBERNETES_VERSION"]),
         ("coredns/coredns", found["COREDNS_VERSION"]),
         ("traefik/traefik", found["TRAEFIK_VERSION"]),
+        # The Gateway API CRDs the cluster installs, from the Go module.
+        ("sigs.k8s.io/gateway-api", found["GATEWAY_API_VERSION"]),
     }
 
 

@@ -106,6 +106,20 @@ def check_again(page) -> dict[str, str]:
     return wait_until(counted, "the status page's run after 'Check again'", timeout=60)
 
 
+def reload(page) -> dict[str, str]:
+    """Reload the page, as a person does (the document and its WebSocket anew), and
+    return the status page's lines once the reloaded page's run is over."""
+    page.reload()
+
+    def shown() -> dict[str, str] | None:
+        if not page.locator(SETTLED).count():
+            return None
+        lines = status_lines(page)
+        return lines if "replica" in lines else None
+
+    return wait_until(shown, "the status page's run after a reload", timeout=60)
+
+
 def screenshot(page, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)

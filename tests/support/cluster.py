@@ -363,13 +363,37 @@ def make_deploy(
 
 # --- the production profile behind Traefik -------------------------------------
 # Sign-in through the oauth2-proxy sidecars, Traefik's sticky cookie, three
-# dashboards: installed once per test session (the `site` fixture) and shared
-# by tests/cluster/test_ingress.py and test_rollout.py.
-SITE_NAMESPACE = "production"
+# dashboards, behind one edge: installed once per test session and edge (the
+# `site` fixture) and shared by tests/cluster/test_ingress.py and test_rollout.py.
 SITE_RELEASE = "streamlit-app"
-SITE_PROFILE = ROOT / "helm/streamlit-app/ci/traefik-values.yaml"
-SITE_SECRET = "streamlit-app-secrets"  # the Secret the profile names
+SITE_SECRET = "streamlit-app-secrets"  # the Secret both profiles name
 SITE_DASHBOARD = f"app.kubernetes.io/instance={SITE_RELEASE},app.kubernetes.io/component=dashboard"
+CHART_CI = ROOT / "helm/streamlit-app/ci"
+
+
+@dataclass(frozen=True)
+class Edge:
+    """One way in: the chart profile a user would deploy, its namespace here, and
+    what this machine changes in it (plain HTTP on localhost)."""
+
+    profile: Path
+    namespace: str
+    local: dict
+
+
+# The Gateway's plain-HTTP listener (cluster/manifests/traefik.yaml), not the
+# profile's HTTPS one.
+LOCAL_GATEWAY = {"name": "traefik-gateway", "namespace": "traefik", "sectionName": "web"}
+EDGES = {
+    "gateway": Edge(
+        CHART_CI / "traefik-gateway-values.yaml",
+        "gateway",
+        {"gateway": {"parentRefs": [LOCAL_GATEWAY]}},
+    ),
+    "ingress": Edge(
+        CHART_CI / "traefik-values.yaml", "production", {"ingress": {"tls": {"enabled": False}}}
+    ),
+}
 
 
 def access_log(cluster, since: str = "") -> list[dict]:
@@ -399,22 +423,23 @@ def create_secret(cluster, namespace: str, tmp: Path) -> None:
 
 
 def install_site(
-    cluster, image: Image, oauth2_proxy_image: Image, postgres_image: str,
+    cluster, edge_name: str, image: Image, oauth2_proxy_image: Image, postgres_image: str,
     provider: Provider, tmp: Path,
 ) -> dict:  # fmt: skip
-    """The production profile, installed by `make deploy` with the smoke checks
-    through the ingress: {"url", "result", "values"}."""
-    cluster.namespace(SITE_NAMESPACE)
-    deploy_postgres(cluster, SITE_NAMESPACE, postgres_image)
-    create_secret(cluster, SITE_NAMESPACE, tmp)
+    """The release behind one edge (EDGES), installed by `make deploy` with the
+    smoke checks through it: {"edge", "url", "result", "namespace", "values", "tmp"}."""
+    edge = EDGES[edge_name]
+    namespace = cluster.namespace(edge.namespace)
+    deploy_postgres(cluster, namespace, postgres_image)
+    create_secret(cluster, namespace, tmp)
     url = cluster.ingress_url
     local = write_values(
         tmp / "local.yaml",
         local_values(),
+        edge.local,
         {
-            # The ingress on this machine: plain HTTP on localhost.
+            # The edge on this machine: plain HTTP on localhost.
             "host": "localhost",
-            "ingress": {"tls": {"enabled": False}},
             "oauth2Proxy": {
                 "image": {
                     "repository": oauth2_proxy_image.repository,
@@ -438,7 +463,17 @@ def install_site(
             },
         },
     )
-    values = [SITE_PROFILE, local]
-    result = make_deploy(cluster, image, values, SITE_RELEASE, SITE_NAMESPACE, smoke_url=url)
+    values = [edge.profile, local]
+    result = make_deploy(cluster, image, values, SITE_RELEASE, namespace, smoke_url=url)
     assert result.returncode == 0, result.stdout + result.stderr
-    return {"url": url, "result": result, "values": values, "tmp": tmp}
+    return {
+        "edge": edge_name, "url": url, "result": result, "namespace": namespace,
+        "values": values, "tmp": tmp,
+    }  # fmt: skip
+
+
+def remove_site(cluster, site: dict) -> None:
+    """Both edges route host localhost on Traefik's one entrypoint: one edge's
+    route goes before the next is installed, and its namespace meanwhile."""
+    cluster.kubectl("delete", "ingress,httproute", "--all", "--namespace", site["namespace"])
+    cluster.kubectl("delete", "namespace", site["namespace"], "--wait=false")
