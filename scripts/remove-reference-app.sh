@@ -207,6 +207,10 @@ main() {
 
   git rm -r -q -f -- "${REFERENCE[@]}"
   "$python" -c "$MARKED_TESTS" --remove "${tests[@]}" >/dev/null
+  # Imports only the removed tests used (pytest, for their mark) go with them.
+  if [ -x "$venv/bin/ruff" ]; then
+    "$venv/bin/ruff" check --quiet --exit-zero --fix --select F401 -- "${tests[@]}"
+  fi
   write_starters
   # The migration that drops the reference app's tables, from the models now without them.
   make --no-print-directory migration VENV="$venv" MESSAGE="remove the reference app's tables"

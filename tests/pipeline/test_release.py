@@ -143,7 +143,8 @@ def test_the_image_job_smoke_checks_the_running_image(release):
 
 def test_the_test_job_ran_ci_run_with_the_selected_tests(release):
     output = _output(release["result"], "ci/test", "Install the test dependencies")
-    assert re.search(r"^\.\s+\[100%\]\n1 passed, 23 deselected", output, re.M), output[-3000:]
+    # The one test PYTEST_ARGS selects, and only it.
+    assert re.search(r"^\.\s+\[100%\]\n1 passed, \d+ deselected", output, re.M), output[-3000:]
 
 
 def test_the_release_published_one_signed_digest_under_every_tag(release, registry, keys):
