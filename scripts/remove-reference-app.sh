@@ -209,7 +209,7 @@ main() {
   "$python" -c "$MARKED_TESTS" --remove "${tests[@]}" >/dev/null
   # Imports only the removed tests used (pytest, for their mark) go with them.
   if [ -x "$venv/bin/ruff" ]; then
-    "$venv/bin/ruff" check --quiet --exit-zero --fix --select F401 -- "${tests[@]}"
+    "$venv/bin/ruff" check --quiet --exit-zero --fix --select F401,I001 -- "${tests[@]}"
   fi
   write_starters
   # The migration that drops the reference app's tables, from the models now without them.
