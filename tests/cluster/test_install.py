@@ -48,9 +48,8 @@ def installed(cluster, cluster_app_image, postgres_image, tmp_path_factory):
 
 def test_make_deploy_runs_helm_test_as_its_gate(cluster, installed):
     """The smoke pod passed and is gone (hook-succeeded), so `helm uninstall`,
-    which leaves hooks, has none to leave. (Not yet run: written without a
-    cluster, #22 item 4; it used to read the pod's report from `helm test
-    --logs`, which fails on a pod deleted once it passed.)"""
+    which leaves hooks, has none to leave. (Its report is not read from `helm
+    test --logs`, which fails on a pod deleted once it passed.)"""
     output = installed["result"].stdout
     assert re.search(r"TEST SUITE:\s+\S+-smoke", output), output
     assert re.search(r"Phase:\s+Succeeded", output), output
@@ -296,11 +295,11 @@ def test_a_failing_smoke_gate_rolls_back_a_release_that_rolled_out(
 
 def _assert_failing_pods_shown(stderr: str) -> None:
     """make deploy printed, before it rolled back, a failing pod of the new
-    revision: its state, the app's refusal of the malformed setting from the
-    pod's logs, and its events. (Not yet run: written without a cluster, #22
-    item 4; tests/deploy checks the same with kubectl's answers faked.)"""
+    revision (the migrations hook's, the first to read the malformed setting,
+    or a dashboard's): its state, the app's refusal of the setting from the
+    pod's logs, and its events."""
     shown = stderr[: stderr.index("make deploy: helm upgrade failed")]
-    assert re.search(r"make deploy: pod \S+-dashboard-\S+: ", shown), stderr
+    assert re.search(r"make deploy: pod \S+-(migrate|dashboard)-\S+: \w+", shown), stderr
     assert re.search(r"^    .*APP_DB_POOL_SIZE", shown, re.MULTILINE), stderr
     assert "  events:\n    " in shown, stderr
 
@@ -322,7 +321,6 @@ def test_a_failing_first_install_leaves_nothing_behind(
     assert "it was a first install, so it was uninstalled" in result.stderr
     _assert_failing_pods_shown(result.stderr)
     # Nor the hooks `helm uninstall` leaves: the chart's Secret above all.
-    # (Not yet run: written without a cluster, #22 item 4.)
     left = cluster.kubectl(
         "get", "secrets,jobs", "--namespace", namespace, "--output", "name",
         "--selector", "app.kubernetes.io/instance=broken",
