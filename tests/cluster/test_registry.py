@@ -14,6 +14,7 @@ from tests.support import registry as registries
 from tests.support.cluster import (
     Image,
     deploy_postgres,
+    helm_test_passed,
     local_values,
     make_deploy,
     versions,
@@ -83,7 +84,7 @@ def test_make_deploy_runs_the_pushed_digest_pulled_from_the_registry(
         "DEPLOY_TIMEOUT=5m", check=False, timeout=1200,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    assert "OK: 0 of the checks failed" in result.stdout  # helm test's smoke pod
+    assert helm_test_passed(result.stdout), result.stdout[-4000:]
     selector = f"app.kubernetes.io/instance={RELEASE},app.kubernetes.io/component=dashboard"
     (pod,) = cluster.pods(NAMESPACE, selector)  # the profile's one replica
     (container,) = pod["spec"]["containers"]

@@ -341,6 +341,14 @@ def local_values() -> dict:
     }
 
 
+def helm_test_passed(output: str) -> bool:
+    """make deploy's gate ran `helm test` and the smoke pod succeeded (the pod is
+    gone once it passed, so its own report is not in the output)."""
+    return bool(
+        re.search(r"TEST SUITE:\s+\S+-smoke", output) and re.search(r"Phase:\s+Succeeded", output)
+    )
+
+
 def make_deploy(
     cluster,
     image: Image,
