@@ -336,17 +336,17 @@ def load_settings_or_exit(server: bool = False) -> Settings:
     What every entry point runs before it starts a server: no traceback, and
     nothing else to read past.
     """
-    problems = []
+    problems, loaded = [], []
     for load in (load_settings, load_server_settings)[: 1 + server]:
         try:
-            load()
+            loaded.append(load())
         except ConfigError as error:
             problems += error.problems
     for problem in problems:
         print(f"configuration error: {problem}", file=sys.stderr)
     if problems:
         raise SystemExit(2)
-    return load_settings()
+    return loaded[0]
 
 
 @cache
